@@ -1,0 +1,663 @@
+/*
+ * main.c - the pintu command line.
+ *
+ *   pintu serve [--config FILE] [--db FILE] [--listen ADDR:PORT] [--dialogs DIR]
+ *   pintu tickets list [--db FILE] [--status S] [--limit N] [--json]
+ *   pintu tickets show NUMBER [--db FILE] [--json]
+ *   pintu simulate --channel ussd|sms [--from +62...] [--config FILE] [--db FILE]
+ *   pintu check-dialogs [DIR]
+ *
+ * Wiring for serve: configuration -> dialogs -> store (writer thread) ->
+ * inbox -> sender -> HTTP. SIGINT/SIGTERM stop accepting, let in-flight
+ * webhooks commit and answer, then stop the sender and close the store.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pintu/adapter.h"
+#include "pintu/common.h"
+#include "pintu/config.h"
+#include "pintu/dialog.h"
+#include "pintu/http.h"
+#include "pintu/inbox.h"
+#include "pintu/outbox.h"
+#include "pintu/store.h"
+#include "pintu/text.h"
+#include "pintu/tickets.h"
+
+#define SIM_DB_DEFAULT "var/simulator.db"
+
+struct opts {
+	const char *config, *db, *listen, *dialogs, *status, *channel, *from;
+	int json, limit, help;
+	const char *args[4];
+	int nargs;
+};
+
+static const char usage_main[] =
+	"usage: pintu <command> [options]\n"
+	"\n"
+	"Commands:\n"
+	"  serve           run the gateway (webhooks for every configured channel)\n"
+	"  tickets list    list tickets           tickets show NUMBER   one ticket with its history\n"
+	"  simulate        a phone in the terminal, talking to the same engine (for training)\n"
+	"  check-dialogs   validate the dialog files and print every problem\n"
+	"\n"
+	"Run 'pintu <command> --help' for the options of a command.\n";
+
+static const char usage_serve[] =
+	"usage: pintu serve [--config FILE] [--db FILE] [--listen ADDR:PORT] [--dialogs DIR]\n"
+	"\n"
+	"Serve the webhooks of every channel in the configuration. Without --config the\n"
+	"built-in demo (Dinas Sosial Kota Palangka Raya) is used. Flags override the file.\n"
+	"  --config FILE      JSON configuration (see docs/configuration.md)\n"
+	"  --db FILE          SQLite database (created and migrated when needed)\n"
+	"  --listen ADDR:PORT address to listen on, e.g. 127.0.0.1:8080 (port 0: any free port)\n"
+	"  --dialogs DIR      directory of dialog files (default: dialogs)\n";
+
+static const char usage_tickets[] =
+	"usage: pintu tickets list [--db FILE] [--status STATE] [--limit N] [--json]\n"
+	"       pintu tickets show NUMBER [--db FILE] [--json]\n"
+	"\n"
+	"List tickets (newest first) or show one with its event history. NUMBER may be\n"
+	"written 4821-0937 or 48210937. Phone numbers and NIKs are always masked.\n"
+	"  --config FILE   take the database path from this configuration\n"
+	"  --db FILE       the database (default: the configuration's, var/pintu.db)\n"
+	"  --status STATE  only tickets in this state (received, registered, ...)\n"
+	"  --json          JSON output\n";
+
+static const char usage_simulate[] =
+	"usage: pintu simulate --channel ussd|sms [--from +62...] [--config FILE] [--db FILE]\n"
+	"\n"
+	"A phone in the terminal: type what a resident would type, one input per line.\n"
+	"USSD: an empty line dials again after a session ends. SMS: each line is one SMS.\n"
+	"Type /quit (or Ctrl-D) to stop. Tickets go to " SIM_DB_DEFAULT " unless --db is given.\n";
+
+static const char usage_check[] =
+	"usage: pintu check-dialogs [DIR]\n"
+	"\n"
+	"Load every dialog file in DIR (default: dialogs) and print each problem with the\n"
+	"file, node and field. Exit status 0 when there is none.\n";
+
+static int parse_opts(int argc, char **argv, struct opts *o, const char *usage)
+{
+	memset(o, 0, sizeof(*o));
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		const char **slot = NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			fputs(usage, stdout);
+			o->help = 1;
+			return 0;
+		}
+		if (strcmp(a, "--json") == 0) {
+			o->json = 1;
+			continue;
+		}
+		if (strcmp(a, "--config") == 0)
+			slot = &o->config;
+		else if (strcmp(a, "--db") == 0)
+			slot = &o->db;
+		else if (strcmp(a, "--listen") == 0)
+			slot = &o->listen;
+		else if (strcmp(a, "--dialogs") == 0)
+			slot = &o->dialogs;
+		else if (strcmp(a, "--status") == 0)
+			slot = &o->status;
+		else if (strcmp(a, "--channel") == 0)
+			slot = &o->channel;
+		else if (strcmp(a, "--from") == 0)
+			slot = &o->from;
+		else if (strcmp(a, "--limit") == 0) {
+			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0) {
+				fprintf(stderr, "pintu: --limit needs a positive number\n");
+				return -1;
+			}
+			o->limit = atoi(argv[++i]);
+			continue;
+		}
+		if (slot) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "pintu: %s needs a value\n%s", a, usage);
+				return -1;
+			}
+			*slot = argv[++i];
+			continue;
+		}
+		if (a[0] == '-') {
+			fprintf(stderr, "pintu: unknown option %s\n%s", a, usage);
+			return -1;
+		}
+		if (o->nargs >= (int)PT_ARRAY_LEN(o->args)) {
+			fprintf(stderr, "pintu: too many arguments\n%s", usage);
+			return -1;
+		}
+		o->args[o->nargs++] = a;
+	}
+	return 0;
+}
+
+static struct pt_config *load_config(const struct opts *o)
+{
+	char err[512];
+	struct pt_config *c = o->config ? pt_config_load(o->config, err, sizeof(err))
+					: pt_config_demo(err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "pintu: configuration error: %s\n", err);
+		return NULL;
+	}
+	if (o->db)
+		pt_strlcpy(c->db, o->db, sizeof(c->db));
+	if (o->listen)
+		pt_strlcpy(c->listen, o->listen, sizeof(c->listen));
+	if (o->dialogs)
+		pt_strlcpy(c->dialogs, o->dialogs, sizeof(c->dialogs));
+	return c;
+}
+
+static int dir_exists(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* A relative dialogs directory that is not under the working directory is
+ * looked up next to the binary (build/pintu -> dialogs/), then the system's. */
+static void resolve_dialogs(char *dir, size_t cap)
+{
+	if (dir[0] == '/' || dir_exists(dir))
+		return;
+	char exe[PATH_MAX], cand[PATH_MAX + 64];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		char *slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			snprintf(cand, sizeof(cand), "%s/../%s", exe, dir);
+			if (dir_exists(cand)) {
+				pt_strlcpy(dir, cand, cap);
+				return;
+			}
+		}
+	}
+	snprintf(cand, sizeof(cand), "/usr/share/pintu/%s", dir);
+	if (dir_exists(cand))
+		pt_strlcpy(dir, cand, cap);
+}
+
+static void print_problem(void *ctx, const char *file, const char *node, const char *field,
+			  const char *msg)
+{
+	FILE *out = ctx;
+	fprintf(out, "%s", file);
+	if (node && node[0])
+		fprintf(out, ": node \"%s\"", node);
+	if (field && field[0])
+		fprintf(out, ": field \"%s\"", field);
+	fprintf(out, ": %s\n", msg);
+}
+
+static struct pt_dialogs *load_dialogs(char *dir, size_t cap)
+{
+	resolve_dialogs(dir, cap);
+	int n = 0;
+	struct pt_dialogs *d = pt_dialogs_load(dir, print_problem, stderr, &n);
+	if (!d)
+		fprintf(stderr, "pintu: %d problem(s) in the dialogs in %s (see above)\n", n, dir);
+	return d;
+}
+
+/* ---- serve ---- */
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct opts o;
+	if (parse_opts(argc, argv, &o, usage_serve) < 0)
+		return 2;
+	if (o.help)
+		return 0;
+	if (o.nargs) {
+		fprintf(stderr, "pintu serve: unexpected argument %s\n%s", o.args[0], usage_serve);
+		return 2;
+	}
+	int ret = 1;
+	char err[512];
+	struct pt_config *cfg = NULL;
+	struct pt_dialogs *dialogs = NULL;
+	struct pt_store *st = NULL;
+	struct pt_inbox *inbox = NULL;
+	struct pt_sender *sender = NULL;
+	struct pt_http *http = NULL;
+	struct pt_sender_channel *sch = NULL;
+
+	/* Block the stop signals in every thread; the main thread waits for them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (!(cfg = load_config(&o)))
+		goto out;
+	if (!(dialogs = load_dialogs(cfg->dialogs, sizeof(cfg->dialogs))))
+		goto out;
+	if (!(st = pt_store_open(cfg->db, err, sizeof(err)))) {
+		fprintf(stderr, "pintu: %s\n", err);
+		goto out;
+	}
+	if (!(inbox = pt_inbox_new(st, cfg, dialogs)) || pt_store_start(st) < 0) {
+		fprintf(stderr, "pintu: cannot start the store writer\n");
+		goto out;
+	}
+	sch = calloc((size_t)cfg->nchannels + 1, sizeof(*sch));
+	int ns = 0;
+	for (int i = 0; sch && i < cfg->nchannels; i++) {
+		const struct pt_channel *ch = &cfg->channels[i];
+		if (!ch->adapter->build_send)
+			continue;
+		sch[ns++] = (struct pt_sender_channel){ ch->name, ch->adapter, ch->conf,
+							 ch->rate_per_s };
+	}
+	if (!sch || !(sender = pt_sender_start(st, sch, ns, &cfg->sender))) {
+		fprintf(stderr, "pintu: cannot start the sender\n");
+		goto out;
+	}
+	pt_inbox_set_sender(inbox, sender);
+	if (!(http = pt_http_start(cfg, inbox, st, err, sizeof(err)))) {
+		fprintf(stderr, "pintu: %s\n", err);
+		goto out;
+	}
+	char host[128];
+	pt_strlcpy(host, cfg->listen, sizeof(host));
+	char *colon = strrchr(host, ':');
+	if (colon)
+		*colon = '\0';
+	unsigned port = pt_http_port(http);
+	printf("pintu: %s (%s), database %s\n", cfg->office.name, cfg->source, cfg->db);
+	printf("pintu: listening on http://%s:%u\n", host, port);
+	for (int i = 0; i < cfg->nchannels; i++)
+		printf("  webhook  http://%s:%u/webhooks/%s  (%s)\n", host, port, cfg->channels[i].name,
+		       cfg->channels[i].adapter->type);
+	printf("  health   http://%s:%u/health    metrics http://%s:%u/metrics\n", host, port, host,
+	       port);
+	const struct pt_channel *u = NULL;
+	for (int i = 0; i < cfg->nchannels && !u; i++)
+		if (cfg->channels[i].adapter->kind == PT_CHAN_USSD)
+			u = &cfg->channels[i];
+	if (u)
+		printf("  try: curl -d 'sessionId=demo1&serviceCode=*123%%23&phoneNumber=%%2B6281234567890"
+		       "&text=' http://%s:%u/webhooks/%s\n",
+		       host, port, u->name);
+	printf("  or a phone in the terminal: build/pintu simulate --channel ussd\n");
+	fflush(stdout);
+	pt_log(PT_LOG_INFO, "started", "listen=%s:%u channels=%d", host, port, cfg->nchannels);
+
+	int sig = 0;
+	sigwait(&set, &sig);
+	pt_log(PT_LOG_INFO, "stopping", "signal=%d", sig);
+	ret = 0;
+out:
+	pt_http_stop(http);
+	pt_sender_stop(sender);
+	pt_inbox_free(inbox);
+	pt_store_close(st);
+	free(sch);
+	pt_dialogs_free(dialogs);
+	pt_config_free(cfg);
+	if (ret == 0)
+		pt_log(PT_LOG_INFO, "stopped", "clean=1");
+	return ret;
+}
+
+/* ---- tickets ---- */
+
+static sqlite3 *open_db_for_reading(const struct opts *o, struct pt_store **st_out)
+{
+	char db[512];
+	if (o->db) {
+		pt_strlcpy(db, o->db, sizeof(db));
+	} else {
+		struct pt_config *c = load_config(o);
+		if (!c)
+			return NULL;
+		pt_strlcpy(db, c->db, sizeof(db));
+		pt_config_free(c);
+	}
+	if (access(db, F_OK) != 0) {
+		fprintf(stderr, "pintu: no database at %s (start 'pintu serve' first, or pass --db)\n",
+			db);
+		return NULL;
+	}
+	char err[512];
+	struct pt_store *st = pt_store_open(db, err, sizeof(err));
+	if (!st) {
+		fprintf(stderr, "pintu: %s\n", err);
+		return NULL;
+	}
+	sqlite3 *r = pt_store_open_reader(st);
+	if (!r) {
+		fprintf(stderr, "pintu: cannot open %s for reading\n", db);
+		pt_store_close(st);
+		return NULL;
+	}
+	*st_out = st;
+	return r;
+}
+
+struct list_ctx {
+	sqlite3 *db;
+	int json, n;
+};
+
+static int print_ticket_row(const struct pt_ticket *t, void *arg)
+{
+	struct list_ctx *lc = arg;
+	if (lc->json) {
+		fputs(lc->n ? ",\n" : "\n", stdout);
+		pt_ticket_write_json(lc->db, t, 0, stdout);
+	} else {
+		char num[10], phone[40];
+		pt_ticket_format(t->number, num);
+		pt_phone_mask(t->phone, phone, sizeof(phone));
+		char desc[41];
+		pt_strlcpy(desc, t->description, sizeof(desc));
+		for (char *p = desc; *p; p++)
+			if (*p == '\n' || *p == '\r' || *p == '\t')
+				*p = ' ';
+		printf("%-9s  %-17s  %-12s  %-8s  %-16s  %-14s  %s\n", num, t->status, t->type,
+		       t->program[0] ? t->program : "-", t->kelurahan[0] ? t->kelurahan : "-", phone,
+		       desc);
+	}
+	lc->n++;
+	return 0;
+}
+
+static int cmd_tickets(int argc, char **argv)
+{
+	struct opts o;
+	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "show") != 0)) {
+		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+			fputs(usage_tickets, stdout);
+			return 0;
+		}
+		fputs(usage_tickets, stderr);
+		return 2;
+	}
+	int show = strcmp(argv[0], "show") == 0;
+	if (parse_opts(argc - 1, argv + 1, &o, usage_tickets) < 0)
+		return 2;
+	if (o.help)
+		return 0;
+	if (show != (o.nargs == 1)) {
+		fprintf(stderr, show ? "pintu tickets show: give one ticket NUMBER\n%s"
+				     : "pintu tickets list: unexpected argument\n%s",
+			usage_tickets);
+		return 2;
+	}
+	if (o.status && !pt_ticket_state_valid(o.status)) {
+		fprintf(stderr, "pintu: unknown state \"%s\"\n", o.status);
+		return 2;
+	}
+	struct pt_store *st = NULL;
+	sqlite3 *db = open_db_for_reading(&o, &st);
+	if (!db)
+		return 1;
+	int ret = 0;
+	if (show) {
+		char digits[9];
+		struct pt_ticket t;
+		int rc = pt_ticket_parse(o.args[0], strlen(o.args[0]), digits);
+		if (rc < 0) {
+			fprintf(stderr, "pintu: \"%s\" is not a valid ticket number%s\n", o.args[0],
+				rc == PT_ECHECK ? " (check digit does not match: a typo?)" : "");
+			ret = 1;
+		} else if ((rc = pt_ticket_get(db, digits, &t)) < 0) {
+			fprintf(stderr, "pintu: ticket %s %s\n", o.args[0],
+				rc == PT_ENOTFOUND ? "not found" : "could not be read");
+			ret = 1;
+		} else if (o.json) {
+			pt_ticket_write_json(db, &t, 1, stdout);
+			fputc('\n', stdout);
+		} else {
+			pt_ticket_write_json(db, &t, 1, stdout);
+			fputc('\n', stdout);
+		}
+	} else {
+		struct pt_ticket_filter f = { .status = o.status, .limit = o.limit };
+		struct list_ctx lc = { db, o.json, 0 };
+		if (o.json)
+			fputs("[", stdout);
+		else
+			printf("%-9s  %-17s  %-12s  %-8s  %-16s  %-14s  %s\n", "NUMBER", "STATUS", "TYPE",
+			       "PROGRAM", "KELURAHAN", "PHONE", "DESCRIPTION");
+		if (pt_ticket_list(db, &f, print_ticket_row, &lc) < 0) {
+			fprintf(stderr, "pintu: cannot list tickets\n");
+			ret = 1;
+		}
+		if (o.json)
+			fputs(lc.n ? "\n]\n" : "]\n", stdout);
+		else
+			printf("(%d ticket%s)\n", lc.n, lc.n == 1 ? "" : "s");
+	}
+	sqlite3_close(db);
+	pt_store_close(st);
+	return ret;
+}
+
+/* ---- simulate ---- */
+
+/* Print the messages queued to the resident on other channels since *last_id
+ * (the SMS confirmation a USSD caller gets). */
+static void sim_show_sms(sqlite3 *rd, const char *phone, const char *chan, int64_t *last_id)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(rd,
+			       "SELECT id, channel, body FROM messages WHERE direction = 'out' AND "
+			       "peer = ?1 AND id > ?2 AND channel <> ?3 ORDER BY id",
+			       -1, &q, NULL) != SQLITE_OK)
+		return;
+	sqlite3_bind_text(q, 1, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, *last_id);
+	sqlite3_bind_text(q, 3, chan, -1, SQLITE_STATIC);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		*last_id = sqlite3_column_int64(q, 0);
+		printf("[SMS via %s] %s\n", (const char *)sqlite3_column_text(q, 1),
+		       (const char *)sqlite3_column_text(q, 2));
+	}
+	sqlite3_finalize(q);
+}
+
+static int cmd_simulate(int argc, char **argv)
+{
+	struct opts o;
+	if (parse_opts(argc, argv, &o, usage_simulate) < 0)
+		return 2;
+	if (o.help)
+		return 0;
+	if (!o.channel || (strcmp(o.channel, "ussd") != 0 && strcmp(o.channel, "sms") != 0)) {
+		fprintf(stderr, "pintu simulate: --channel must be ussd or sms\n%s", usage_simulate);
+		return 2;
+	}
+	char phone[PT_PHONE_MAX];
+	const char *from = o.from ? o.from : "+6281200000001";
+	if (pt_phone_normalize(from, strlen(from), phone, sizeof(phone)) < 0) {
+		fprintf(stderr, "pintu simulate: --from: not a phone number\n");
+		return 2;
+	}
+	if (!o.db)
+		o.db = SIM_DB_DEFAULT;
+	int ret = 1;
+	char err[512];
+	struct pt_config *cfg = load_config(&o);
+	struct pt_dialogs *dialogs = NULL;
+	struct pt_store *st = NULL;
+	struct pt_inbox *inbox = NULL;
+	struct pt_inbox_req *r = calloc(1, sizeof(*r));
+	if (!cfg || !r)
+		goto out;
+	if (!(dialogs = load_dialogs(cfg->dialogs, sizeof(cfg->dialogs))))
+		goto out;
+	if (!(st = pt_store_open(cfg->db, err, sizeof(err)))) {
+		fprintf(stderr, "pintu: %s\n", err);
+		goto out;
+	}
+	if (!(inbox = pt_inbox_new(st, cfg, dialogs)))
+		goto out;
+	enum pt_chan_kind kind = strcmp(o.channel, "ussd") == 0 ? PT_CHAN_USSD : PT_CHAN_SMS;
+	const struct pt_channel *ch = NULL;
+	for (int i = 0; i < cfg->nchannels && !ch; i++)
+		if (cfg->channels[i].adapter->kind == kind)
+			ch = &cfg->channels[i];
+	if (!ch) {
+		fprintf(stderr, "pintu simulate: the configuration has no %s channel\n", o.channel);
+		goto out;
+	}
+	char masked[40];
+	pt_phone_mask(phone, masked, sizeof(masked));
+	printf("Pintu simulator: %s channel \"%s\" as %s (database %s). /quit to stop.\n",
+	       o.channel, ch->name, masked, cfg->db);
+	int tty = isatty(STDIN_FILENO);
+	char line[PT_TEXT_MAX], history[PT_TEXT_MAX] = "";
+	int session_no = 0, in_session = 0, msg_no = 0;
+	int64_t last_sms = INT64_MAX;
+	sqlite3 *rd = pt_store_open_reader(st);
+	if (rd) { /* only what this run queues */
+		sqlite3_stmt *q = NULL;
+		last_sms = 0;
+		if (sqlite3_prepare_v2(rd, "SELECT coalesce(max(id), 0) FROM messages", -1, &q, NULL) ==
+			    SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW)
+			last_sms = sqlite3_column_int64(q, 0);
+		sqlite3_finalize(q);
+	}
+	for (;;) {
+		memset(&r->msg, 0, sizeof(r->msg));
+		r->chan = ch;
+		pt_strlcpy(r->msg.from, phone, sizeof(r->msg.from));
+		if (kind == PT_CHAN_USSD && !in_session) {
+			/* Dial: the first request carries no input. */
+			session_no++;
+			history[0] = '\0';
+			printf("\n[dial %s]\n", cfg->office.ussd_code[0] ? cfg->office.ussd_code : "USSD");
+			r->msg.type = PT_MSG_USSD;
+		} else {
+			if (tty) {
+				fputs("> ", stdout);
+				fflush(stdout);
+			}
+			if (!fgets(line, sizeof(line), stdin))
+				break;
+			line[strcspn(line, "\r\n")] = '\0';
+			if (!tty)
+				printf("> %s\n", line);
+			if (strcmp(line, "/quit") == 0)
+				break;
+			if (kind == PT_CHAN_USSD) {
+				size_t hl = strlen(history);
+				snprintf(history + hl, sizeof(history) - hl, "%s%s", hl ? "*" : "", line);
+				r->msg.type = PT_MSG_USSD;
+			} else {
+				r->msg.type = PT_MSG_TEXT;
+				snprintf(r->msg.provider_id, sizeof(r->msg.provider_id), "sim-%d-%d",
+					 (int)getpid(), ++msg_no);
+				pt_strlcpy(r->msg.text, line, sizeof(r->msg.text));
+			}
+		}
+		if (kind == PT_CHAN_USSD) {
+			snprintf(r->msg.session_id, sizeof(r->msg.session_id), "sim-%d-%d",
+				 (int)getpid(), session_no);
+			r->msg.ussd_input = PT_USSD_HISTORY;
+			pt_strlcpy(r->msg.text, in_session ? history : "", sizeof(r->msg.text));
+			if (!in_session)
+				history[0] = '\0';
+			in_session = 1;
+		}
+		r->msg.text_len = strlen(r->msg.text);
+		if (pt_inbox_process(inbox, r) < 0) {
+			printf("[error: %s]\n", pt_strerror(r->rc));
+			continue;
+		}
+		if (r->reply.has_text)
+			printf("%s%s\n", kind == PT_CHAN_USSD ? (r->reply.end ? "END " : "CON ") : "",
+			       r->reply.text);
+		if (rd)
+			sim_show_sms(rd, phone, ch->name, &last_sms);
+		if (kind == PT_CHAN_USSD && r->reply.end) {
+			in_session = 0;
+			printf("[session ended - press Enter to dial again]\n");
+			if (tty) {
+				fputs("> ", stdout);
+				fflush(stdout);
+			}
+			if (!fgets(line, sizeof(line), stdin))
+				break;
+			if (!tty)
+				printf("> %s", line);
+			if (strncmp(line, "/quit", 5) == 0)
+				break;
+		}
+	}
+	ret = 0;
+	sqlite3_close(rd);
+out:
+	pt_inbox_free(inbox);
+	pt_store_close(st);
+	pt_dialogs_free(dialogs);
+	pt_config_free(cfg);
+	free(r);
+	return ret;
+}
+
+/* ---- check-dialogs ---- */
+
+static int cmd_check_dialogs(int argc, char **argv)
+{
+	struct opts o;
+	if (parse_opts(argc, argv, &o, usage_check) < 0)
+		return 2;
+	if (o.help)
+		return 0;
+	char dir[512];
+	pt_strlcpy(dir, o.nargs ? o.args[0] : "dialogs", sizeof(dir));
+	if (!dir_exists(dir)) {
+		fprintf(stderr, "pintu check-dialogs: %s is not a directory\n", dir);
+		return 2;
+	}
+	int n = 0;
+	struct pt_dialogs *d = pt_dialogs_load(dir, print_problem, stdout, &n);
+	if (!d) {
+		printf("%d problem%s in %s\n", n, n == 1 ? "" : "s", dir);
+		return 1;
+	}
+	pt_dialogs_free(d);
+	printf("%s: dialogs OK\n", dir);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_main, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "serve") == 0)
+		return cmd_serve(argc - 2, argv + 2);
+	if (strcmp(cmd, "tickets") == 0)
+		return cmd_tickets(argc - 2, argv + 2);
+	if (strcmp(cmd, "simulate") == 0)
+		return cmd_simulate(argc - 2, argv + 2);
+	if (strcmp(cmd, "check-dialogs") == 0)
+		return cmd_check_dialogs(argc - 2, argv + 2);
+	fprintf(stderr, "pintu: unknown command \"%s\"\n%s", cmd, usage_main);
+	return 2;
+}

@@ -1,0 +1,30 @@
+/*
+ * http.h - the HTTP server (libmicrohttpd): routing, limits, webhooks.
+ *
+ * Routes: GET / (what this server offers), GET /health, GET /metrics,
+ * GET|POST /webhooks/<channel> and /webhooks/<channel>/status. Everything else
+ * is 404; a known path with another method is 405. Bodies over the configured
+ * limit are 413, malformed webhooks 400 (short reason in the body), an address
+ * outside the channel's allow_from 403. Webhook connections are suspended
+ * while the inbox's job commits, then answered.
+ */
+#ifndef PT_HTTP_H
+#define PT_HTTP_H
+
+#include <stdint.h>
+
+#include "pintu/config.h"
+#include "pintu/inbox.h"
+
+struct pt_http;
+
+/* Start serving cfg->listen ("ADDR:PORT", "[::1]:PORT"; port 0 picks a free
+ * one). NULL on failure with the reason in err. */
+struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbox,
+			      struct pt_store *st, char *err, size_t errlen);
+/* The port actually bound. */
+unsigned pt_http_port(const struct pt_http *h);
+/* Stop accepting, finish in-flight requests, free. */
+void pt_http_stop(struct pt_http *h);
+
+#endif

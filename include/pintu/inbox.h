@@ -1,0 +1,54 @@
+/*
+ * inbox.h - the webhook write path.
+ *
+ * A parsed message (struct pt_msg) from a channel goes through the inbox as one
+ * store job on the writer thread: dedupe (a provider's retry gets the stored
+ * reply and changes nothing), contact upsert, session load, the dialog step
+ * (which may create a ticket), session save, reply row, SMS confirmation to a
+ * USSD caller. done() runs after the batch is committed, so the caller answers
+ * the provider only when everything is on disk.
+ */
+#ifndef PT_INBOX_H
+#define PT_INBOX_H
+
+#include "pintu/config.h"
+#include "pintu/dialog.h"
+#include "pintu/msg.h"
+#include "pintu/outbox.h"
+#include "pintu/store.h"
+
+struct pt_inbox;
+
+struct pt_inbox_req {
+	const struct pt_channel *chan; /* in */
+	struct pt_msg msg;             /* in */
+	int rc;                        /* out: PT_OK or a PT_E code */
+	int duplicate;                 /* out: 1 when this was a provider retry */
+	struct pt_reply reply;         /* out: the resident's screen (also for send-mode channels) */
+	void (*done)(struct pt_inbox_req *r); /* called on the writer thread after commit */
+	void *udata;
+	struct pt_store_job job;  /* private */
+	struct pt_inbox *inbox;   /* private */
+	int64_t queued;           /* private: outbound rows queued for the sender */
+};
+
+/* The inbox over an open store, a validated configuration and loaded dialogs
+ * (all must outlive it). Free it before closing the store: it holds prepared
+ * statements on the store's connections. */
+struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
+			      const struct pt_dialogs *dialogs);
+void pt_inbox_free(struct pt_inbox *in);
+/* The sender to wake after commits that queued outbound messages (may be NULL). */
+void pt_inbox_set_sender(struct pt_inbox *in, struct pt_sender *s);
+
+/* Queue r for processing; r->done(r) is called after commit. PT_OK or PT_ESTATE. */
+int pt_inbox_submit(struct pt_inbox *in, struct pt_inbox_req *r);
+/* Process r and wait for the commit (the simulator and tests). Returns r->rc. */
+int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r);
+
+struct pt_inbox_stats {
+	uint64_t messages, duplicates, steps, tickets, errors;
+};
+void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *out);
+
+#endif

@@ -1,0 +1,320 @@
+/*
+ * actions.c - what dialogs can ask of the deployment.
+ *
+ * Lists (for menus): "programs", "kecamatan", "kelurahan" (of the kecamatan in
+ * variable "kecamatan"). Template variables: office_name, office_short_name,
+ * short_code, ussd_code, office_phone, office_address. Actions and their
+ * outcomes (the contract with the dialog files, documented in docs/dialogs.md):
+ *
+ *   create_ticket       -> ok            sets ticket_number, ticket_digits
+ *   status_lookup       -> ok | need_nik4 | label_only | not_found | invalid
+ *                          reads ticket_input; sets ticket_number, ticket_digits,
+ *                          status_label, status_date, next_date (when due)
+ *   status_verify_nik4  -> ok | wrong    reads ticket_digits, nik4
+ *   match_kelurahan     -> found | not_found   reads kelurahan_input; sets
+ *                          kelurahan, kecamatan
+ *   program_info        -> ok | not_found  reads program; sets program_name, program_info
+ *   puskesos_lookup     -> puskesos | office   reads kecamatan, kelurahan; sets
+ *                          puskesos_name, puskesos_address (or the office's)
+ *
+ * Who may see a status: the number that filed the ticket sees everything;
+ * another number must give the last 4 digits of the ticket's NIK, or, when the
+ * ticket has no NIK, sees only the label. A mistyped number (wrong check digit)
+ * is "invalid", never somebody else's ticket.
+ */
+#include "pintu/actions.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pintu/common.h"
+#include "pintu/text.h"
+#include "pintu/tickets.h"
+
+static int is_en(const struct pt_session *s)
+{
+	return strcmp(s->lang, "en") == 0;
+}
+
+static const char *get(const struct pt_session *s, const char *key)
+{
+	const char *v = pt_session_get(s, key);
+	return v ? v : "";
+}
+
+static int list_cb(void *vctx, const char *name, const struct pt_session *s,
+		   struct pt_list_item *items, int max)
+{
+	struct pt_actions_ctx *ctx = vctx;
+	const struct pt_config *c = ctx->cfg;
+	int n = 0;
+	memset(items, 0, sizeof(*items) * (size_t)(max > 0 ? max : 0));
+	if (strcmp(name, "programs") == 0) {
+		for (int i = 0; i < c->nprograms && n < max; i++, n++) {
+			pt_strlcpy(items[n].key, c->programs[i].code, sizeof(items[n].key));
+			pt_strlcpy(items[n].label_id, c->programs[i].name, sizeof(items[n].label_id));
+			pt_strlcpy(items[n].label_en, c->programs[i].name_en, sizeof(items[n].label_en));
+		}
+		return n;
+	}
+	if (strcmp(name, "kecamatan") == 0) {
+		for (int i = 0; i < c->nareas && n < max; i++, n++) {
+			pt_strlcpy(items[n].key, c->areas[i].name, sizeof(items[n].key));
+			pt_strlcpy(items[n].label_id, c->areas[i].name, sizeof(items[n].label_id));
+		}
+		return n;
+	}
+	if (strcmp(name, "kelurahan") == 0) {
+		const struct pt_kecamatan *k = pt_config_kecamatan(c, get(s, "kecamatan"));
+		if (!k)
+			return 0;
+		for (int i = 0; i < k->nkel && n < max; i++, n++) {
+			pt_strlcpy(items[n].key, k->kel[i].name, sizeof(items[n].key));
+			pt_strlcpy(items[n].label_id, k->kel[i].name, sizeof(items[n].label_id));
+		}
+		return n;
+	}
+	return PT_ENOTFOUND;
+}
+
+static const char *var_cb(void *vctx, const char *name)
+{
+	struct pt_actions_ctx *ctx = vctx;
+	const struct pt_config *c = ctx->cfg;
+	if (strcmp(name, "office_name") == 0)
+		return c->office.name;
+	if (strcmp(name, "office_short_name") == 0)
+		return c->office.short_name;
+	if (strcmp(name, "short_code") == 0)
+		return c->office.short_code;
+	if (strcmp(name, "ussd_code") == 0)
+		return c->office.ussd_code;
+	if (strcmp(name, "office_phone") == 0)
+		return c->office.phone;
+	if (strcmp(name, "office_address") == 0)
+		return c->office.address;
+	return NULL;
+}
+
+static void set_out(char *outcome, size_t cap, const char *v)
+{
+	pt_strlcpy(outcome, v, cap);
+}
+
+static int create_ticket(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
+			 size_t cap)
+{
+	struct pt_ticket t;
+	memset(&t, 0, sizeof(t));
+	const char *subject = get(s, "subject");
+	pt_strlcpy(t.subject, strcmp(subject, "other") == 0 ? "other" : "self", sizeof(t.subject));
+	pt_strlcpy(t.type, get(s, "type")[0] ? get(s, "type") : "lainnya", sizeof(t.type));
+	pt_strlcpy(t.program, get(s, "program"), sizeof(t.program));
+	pt_strlcpy(t.kecamatan, get(s, "kecamatan"), sizeof(t.kecamatan));
+	pt_strlcpy(t.kelurahan, get(s, "kelurahan"), sizeof(t.kelurahan));
+	pt_strlcpy(t.location, get(s, "location"), sizeof(t.location));
+	pt_strlcpy(t.description, get(s, "description"), sizeof(t.description));
+	char nik[17];
+	const char *n = get(s, "nik");
+	if (n[0] && pt_nik_validate(n, strlen(n), nik) == PT_NIK_OK)
+		pt_strlcpy(t.nik, nik, sizeof(t.nik));
+	pt_strlcpy(t.channel, ctx->chan->name, sizeof(t.channel));
+	pt_strlcpy(t.phone, ctx->phone, sizeof(t.phone));
+	pt_strlcpy(t.lang, s->lang[0] ? s->lang : "id", sizeof(t.lang));
+	int rc = pt_ticket_create(ctx->db, &t, ctx->contact_id);
+	if (rc < 0)
+		return rc;
+	char shown[10];
+	pt_ticket_format(t.number, shown);
+	if (pt_session_set(s, "ticket_number", shown) < 0 ||
+	    pt_session_set(s, "ticket_digits", t.number) < 0)
+		return PT_ETOOBIG;
+	ctx->ticket_id = t.id;
+	set_out(outcome, cap, "ok");
+	return PT_OK;
+}
+
+/* Put the status of t into the session variables. full = 0: label only. */
+static int set_status_vars(struct pt_actions_ctx *ctx, struct pt_session *s,
+			   const struct pt_ticket *t, int full)
+{
+	char shown[10], date[16];
+	pt_ticket_format(t->number, shown);
+	const char *label = pt_ticket_state_label(t->status, s->lang);
+	if (pt_session_set(s, "ticket_number", shown) < 0 ||
+	    pt_session_set(s, "ticket_digits", t->number) < 0 ||
+	    pt_session_set(s, "status_label", label ? label : t->status) < 0)
+		return PT_ETOOBIG;
+	pt_session_unset(s, "status_date");
+	pt_session_unset(s, "next_date");
+	if (!full)
+		return PT_OK;
+	pt_config_local_date(ctx->cfg, t->updated_ms, date, sizeof(date));
+	if (pt_session_set(s, "status_date", date) < 0)
+		return PT_ETOOBIG;
+	if (t->due_ms > 0) {
+		pt_config_local_date(ctx->cfg, t->due_ms, date, sizeof(date));
+		if (pt_session_set(s, "next_date", date) < 0)
+			return PT_ETOOBIG;
+	}
+	return PT_OK;
+}
+
+static int status_lookup(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
+			 size_t cap)
+{
+	const char *in = get(s, "ticket_input");
+	char digits[9];
+	struct pt_ticket t;
+	if (pt_ticket_parse(in, strlen(in), digits) < 0) {
+		set_out(outcome, cap, "invalid");
+		return PT_OK;
+	}
+	int rc = pt_ticket_get(ctx->db, digits, &t);
+	if (rc == PT_ENOTFOUND) {
+		set_out(outcome, cap, "not_found");
+		return PT_OK;
+	}
+	if (rc < 0)
+		return rc;
+	if (strcmp(t.phone, ctx->phone) == 0) {
+		set_out(outcome, cap, "ok");
+		return set_status_vars(ctx, s, &t, 1);
+	}
+	if (t.nik[0]) {
+		char shown[10];
+		pt_ticket_format(t.number, shown);
+		set_out(outcome, cap, "need_nik4");
+		if (pt_session_set(s, "ticket_digits", t.number) < 0 ||
+		    pt_session_set(s, "ticket_number", shown) < 0)
+			return PT_ETOOBIG;
+		return PT_OK;
+	}
+	set_out(outcome, cap, "label_only");
+	return set_status_vars(ctx, s, &t, 0);
+}
+
+static int status_verify_nik4(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
+			      size_t cap)
+{
+	const char *digits = get(s, "ticket_digits");
+	const char *nik4 = get(s, "nik4");
+	struct pt_ticket t;
+	int rc = pt_ticket_get(ctx->db, digits, &t);
+	if (rc == PT_ENOTFOUND) {
+		set_out(outcome, cap, "wrong");
+		return PT_OK;
+	}
+	if (rc < 0)
+		return rc;
+	size_t nl = strlen(t.nik);
+	if (nl == 16 && strlen(nik4) == 4 && memcmp(t.nik + 12, nik4, 4) == 0) {
+		set_out(outcome, cap, "ok");
+		return set_status_vars(ctx, s, &t, 1);
+	}
+	pt_log(PT_LOG_INFO, "status_nik4_mismatch", "channel=%s", ctx->chan->name);
+	set_out(outcome, cap, "wrong");
+	return PT_OK;
+}
+
+static int match_kelurahan(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
+			   size_t cap)
+{
+	const struct pt_config *c = ctx->cfg;
+	const char *names[1024];
+	const struct pt_kecamatan *kec[1024];
+	size_t n = 0;
+	for (int i = 0; i < c->nareas; i++)
+		for (int j = 0; j < c->areas[i].nkel && n < PT_ARRAY_LEN(names); j++) {
+			names[n] = c->areas[i].kel[j].name;
+			kec[n++] = &c->areas[i];
+		}
+	const char *in = get(s, "kelurahan_input");
+	int idx = pt_text_match(in, strlen(in), names, n, NULL);
+	if (idx < 0) {
+		set_out(outcome, cap, "not_found");
+		return PT_OK;
+	}
+	if (pt_session_set(s, "kelurahan", names[idx]) < 0 ||
+	    pt_session_set(s, "kecamatan", kec[idx]->name) < 0)
+		return PT_ETOOBIG;
+	set_out(outcome, cap, "found");
+	return PT_OK;
+}
+
+static int program_info(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
+			size_t cap)
+{
+	const struct pt_program *p = pt_config_program(ctx->cfg, get(s, "program"));
+	if (!p) {
+		set_out(outcome, cap, "not_found");
+		return PT_OK;
+	}
+	int en = is_en(s);
+	const char *name = en && p->name_en[0] ? p->name_en : p->name;
+	const char *info = en && p->info_en[0] ? p->info_en : p->info;
+	if (pt_session_set(s, "program_name", name) < 0 ||
+	    pt_session_set(s, "program_info", info) < 0)
+		return PT_ETOOBIG;
+	set_out(outcome, cap, "ok");
+	return PT_OK;
+}
+
+static int puskesos_lookup(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
+			   size_t cap)
+{
+	const struct pt_config *c = ctx->cfg;
+	const struct pt_kecamatan *k = pt_config_kecamatan(c, get(s, "kecamatan"));
+	const struct pt_kelurahan *kel = pt_config_kelurahan(c, k, get(s, "kelurahan"), &k);
+	if (kel && kel->puskesos[0]) {
+		char name[96];
+		snprintf(name, sizeof(name), "Puskesos Kel. %s", kel->name);
+		if (pt_session_set(s, "puskesos_name", name) < 0 ||
+		    pt_session_set(s, "puskesos_address", kel->puskesos) < 0)
+			return PT_ETOOBIG;
+		set_out(outcome, cap, "puskesos");
+		return PT_OK;
+	}
+	if (pt_session_set(s, "office_name", c->office.name) < 0 ||
+	    pt_session_set(s, "office_address", c->office.address) < 0 ||
+	    pt_session_set(s, "office_phone", c->office.phone) < 0)
+		return PT_ETOOBIG;
+	set_out(outcome, cap, "office");
+	return PT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct pt_actions_ctx *, struct pt_session *, char *, size_t);
+} actions[] = {
+	{ "create_ticket", create_ticket },
+	{ "status_lookup", status_lookup },
+	{ "status_verify_nik4", status_verify_nik4 },
+	{ "match_kelurahan", match_kelurahan },
+	{ "program_info", program_info },
+	{ "puskesos_lookup", puskesos_lookup },
+};
+
+static int action_cb(void *vctx, const char *name, struct pt_session *s, char *outcome,
+		     size_t outcap)
+{
+	for (size_t i = 0; i < PT_ARRAY_LEN(actions); i++)
+		if (strcmp(actions[i].name, name) == 0)
+			return actions[i].fn(vctx, s, outcome, outcap);
+	pt_log(PT_LOG_ERROR, "unknown_action", "name=%s", name);
+	return PT_ENOTFOUND;
+}
+
+void pt_actions_env(struct pt_dialog_env *env, struct pt_actions_ctx *ctx)
+{
+	memset(env, 0, sizeof(*env));
+	env->chan = ctx->chan->adapter->kind;
+	env->ctx = ctx;
+	env->now_ms = pt_now_ms();
+	env->ussd_resume_ms = ctx->cfg->ussd_resume_ms;
+	env->sms_expiry_ms = ctx->cfg->sms_expiry_ms;
+	env->list = list_cb;
+	env->action = action_cb;
+	env->var = var_cb;
+}

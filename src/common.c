@@ -1,0 +1,125 @@
+/*
+ * common.c - error names, the clock and the structured logger.
+ *
+ * The logger writes whole lines with a single fputs under the stdio lock so lines
+ * from different threads never interleave. Each line is capped at 1024 bytes.
+ */
+#include "pintu/common.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+static _Atomic int64_t pinned_ms;
+static _Atomic int log_level = -1;
+
+const char *pt_strerror(int err)
+{
+	switch (err) {
+	case PT_OK: return "PT_OK (success)";
+	case PT_EINVAL: return "PT_EINVAL (invalid value)";
+	case PT_ENOMEM: return "PT_ENOMEM (out of memory)";
+	case PT_ETOOBIG: return "PT_ETOOBIG (input too large)";
+	case PT_EBADREQ: return "PT_EBADREQ (malformed request)";
+	case PT_ENOTFOUND: return "PT_ENOTFOUND (not found)";
+	case PT_EDB: return "PT_EDB (database error)";
+	case PT_EIO: return "PT_EIO (I/O error)";
+	case PT_EAUTH: return "PT_EAUTH (not authorised)";
+	case PT_ECHECK: return "PT_ECHECK (check failed)";
+	case PT_ERETRY: return "PT_ERETRY (temporary failure)";
+	case PT_EPERM: return "PT_EPERM (permanent failure)";
+	case PT_EEXIST: return "PT_EEXIST (already exists)";
+	case PT_ECONFIG: return "PT_ECONFIG (configuration error)";
+	case PT_ESTATE: return "PT_ESTATE (not allowed in this state)";
+	default: return "PT_E? (unknown error)";
+	}
+}
+
+int64_t pt_now_ms(void)
+{
+	int64_t p = atomic_load(&pinned_ms);
+	if (p != 0)
+		return p;
+	static _Atomic int env_checked;
+	static int64_t env_ms;
+	if (!atomic_load(&env_checked)) {
+		const char *e = getenv("PINTU_NOW_MS");
+		env_ms = e ? strtoll(e, NULL, 10) : 0;
+		atomic_store(&env_checked, 1);
+	}
+	if (env_ms != 0)
+		return env_ms;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void pt_clock_set(int64_t ms)
+{
+	atomic_store(&pinned_ms, ms);
+}
+
+void pt_log_set_level(enum pt_log_level level)
+{
+	atomic_store(&log_level, (int)level);
+}
+
+static int current_level(void)
+{
+	int l = atomic_load(&log_level);
+	if (l >= 0)
+		return l;
+	const char *e = getenv("PINTU_LOG");
+	l = PT_LOG_INFO;
+	if (e) {
+		if (strcasecmp(e, "debug") == 0)
+			l = PT_LOG_DEBUG;
+		else if (strcasecmp(e, "warn") == 0)
+			l = PT_LOG_WARN;
+		else if (strcasecmp(e, "error") == 0)
+			l = PT_LOG_ERROR;
+	}
+	atomic_store(&log_level, l);
+	return l;
+}
+
+void pt_log(enum pt_log_level level, const char *event, const char *fmt, ...)
+{
+	static const char *names[] = { "debug", "info", "warn", "error" };
+	if ((int)level < current_level())
+		return;
+	char line[1024];
+	time_t now = (time_t)(pt_now_ms() / 1000);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	int n = snprintf(line, sizeof(line), "ts=%04d-%02d-%02dT%02d:%02d:%02dZ level=%s event=%s ",
+			 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+			 tm.tm_sec, names[level], event);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	fputs(line, stderr);
+}
+
+size_t pt_strlcpy(char *dst, const char *src, size_t cap)
+{
+	size_t n = strlen(src);
+	if (cap == 0)
+		return n;
+	size_t c = n < cap - 1 ? n : cap - 1;
+	memcpy(dst, src, c);
+	dst[c] = '\0';
+	return n;
+}

@@ -1,0 +1,499 @@
+/*
+ * http.c - libmicrohttpd front end.
+ *
+ * Threading: MHD's internal polling threads (a pool, one per core) read
+ * requests. A webhook's body is collected into a per-request buffer capped at
+ * limits.max_body_bytes (a larger Content-Length is refused with 413 before the
+ * body is read; a chunked body that grows past the cap is drained and refused).
+ * The channel adapter parses it; the connection is then suspended and the
+ * message handed to the inbox, whose done() (on the writer thread, after the
+ * commit) resumes the connection; MHD calls us again and we render the reply.
+ * So no MHD thread ever blocks on the disk, and 64 concurrent webhooks share
+ * one group commit.
+ *
+ * Per request state lives in struct req, created by the URI log callback (which
+ * also keeps the raw query string: we parse it ourselves so '+' and %XX decode
+ * the same way as form bodies) and freed by the completion callback.
+ */
+#include "pintu/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pintu/common.h"
+#include "pintu/form.h"
+#include "pintu/text.h"
+
+#define URI_MAX 8192
+
+enum phase { PH_NEW = 0, PH_BODY, PH_WAIT, PH_DONE };
+
+struct pt_http {
+	struct MHD_Daemon *d;
+	const struct pt_config *cfg;
+	struct pt_inbox *inbox;
+	struct pt_store *st;
+	unsigned port;
+	_Atomic uint64_t by_class[6]; /* 1xx..5xx responses */
+	_Atomic uint64_t webhooks;
+	_Atomic int inflight; /* webhooks handed to the inbox and not yet completed */
+};
+
+struct req {
+	struct pt_http *h;
+	struct MHD_Connection *conn;
+	enum phase phase;
+	char *uri;          /* raw, with query */
+	char *body;
+	size_t body_len, body_cap;
+	int too_big;
+	int is_status;      /* /webhooks/<name>/status */
+	int inflight;       /* counted in h->inflight */
+	const struct pt_channel *chan;
+	struct pt_form query;
+	struct pt_inbox_req ir;
+};
+
+static void count(struct pt_http *h, unsigned status)
+{
+	unsigned c = status / 100;
+	if (c < 6)
+		atomic_fetch_add(&h->by_class[c], 1);
+}
+
+static enum MHD_Result send_text(struct MHD_Connection *conn, struct pt_http *h, unsigned status,
+				 const char *ctype, const char *body, size_t len)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (status == 405)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	count(h, status);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct MHD_Connection *conn, struct pt_http *h, unsigned status,
+				  const char *reason)
+{
+	char buf[300];
+	int n = snprintf(buf, sizeof(buf), "%s\n", reason);
+	pt_log(status >= 500 ? PT_LOG_ERROR : PT_LOG_INFO, "http_error", "status=%u reason=\"%s\"",
+	       status, reason);
+	return send_text(conn, h, status, "text/plain; charset=utf-8", buf, (size_t)n);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct req *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->h = cls;
+	r->conn = conn;
+	size_t n = strnlen(uri, URI_MAX + 1);
+	if (n <= URI_MAX)
+		r->uri = strndup(uri, n);
+	return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	struct req *r = *con_cls;
+	if (!r)
+		return;
+	if (r->inflight)
+		atomic_fetch_sub(&r->h->inflight, 1);
+	free(r->uri);
+	free(r->body);
+	pt_form_clear(&r->query);
+	free(r);
+	*con_cls = NULL;
+}
+
+static const char *header_cb(const void *hctx, const char *name)
+{
+	return MHD_lookup_connection_value((struct MHD_Connection *)hctx, MHD_HEADER_KIND, name);
+}
+
+static void remote_addr(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	out[0] = '\0';
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)cap);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out,
+			  (socklen_t)cap);
+}
+
+/* Writer thread, after commit: wake the connection up. */
+static void on_inbox_done(struct pt_inbox_req *ir)
+{
+	struct req *r = ir->udata;
+	r->phase = PH_DONE;
+	MHD_resume_connection(r->conn);
+}
+
+static enum MHD_Result page_index(struct MHD_Connection *conn, struct pt_http *h)
+{
+	char buf[8192];
+	size_t off = 0;
+	const struct pt_config *c = h->cfg;
+	off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+				"Pintu - %s\n\nWebhooks (POST, as the providers send them):\n",
+				c->office.name);
+	for (int i = 0; i < c->nchannels && off < sizeof(buf); i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"  /webhooks/%s  (%s; delivery reports: /webhooks/%s/status)\n",
+					c->channels[i].name, c->channels[i].adapter->type,
+					c->channels[i].name);
+	if (off < sizeof(buf))
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"\nAlso: /health, /metrics\n");
+	if (off >= sizeof(buf))
+		off = sizeof(buf) - 1;
+	return send_text(conn, h, 200, "text/plain; charset=utf-8", buf, off);
+}
+
+static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http *h)
+{
+	char buf[4096];
+	struct pt_inbox_stats is;
+	struct pt_store_stats ss;
+	pt_inbox_stats(h->inbox, &is);
+	pt_store_stats(h->st, &ss);
+	size_t off = 0;
+	for (int c = 1; c < 6; c++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"pintu_http_responses_total{class=\"%dxx\"} %llu\n", c,
+					(unsigned long long)atomic_load(&h->by_class[c]));
+	off += (size_t)snprintf(
+		buf + off, sizeof(buf) - off,
+		"pintu_inbound_messages_total %llu\npintu_inbound_duplicates_total %llu\n"
+		"pintu_dialog_steps_total %llu\npintu_tickets_created_total %llu\n"
+		"pintu_inbox_errors_total %llu\npintu_store_jobs_total %llu\n"
+		"pintu_store_batches_total %llu\npintu_store_commit_failures_total %llu\n",
+		(unsigned long long)is.messages, (unsigned long long)is.duplicates,
+		(unsigned long long)is.steps, (unsigned long long)is.tickets,
+		(unsigned long long)is.errors, (unsigned long long)ss.jobs,
+		(unsigned long long)ss.batches, (unsigned long long)ss.commit_failures);
+	if (off >= sizeof(buf))
+		off = sizeof(buf) - 1;
+	return send_text(conn, h, 200, "text/plain; version=0.0.4", buf, off);
+}
+
+/* "/webhooks/<name>[/status]" -> channel; 0 ok, -1 not a webhook path. */
+static int route_webhook(struct req *r, const char *url)
+{
+	static const char prefix[] = "/webhooks/";
+	if (strncmp(url, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	char name[64];
+	const char *s = url + sizeof(prefix) - 1;
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n == 0 || n >= sizeof(name))
+		return -1;
+	memcpy(name, s, n);
+	name[n] = '\0';
+	if (slash) {
+		if (strcmp(slash, "/status") != 0)
+			return -1;
+		r->is_status = 1;
+	}
+	r->chan = pt_config_channel(r->h->cfg, name);
+	if (!r->chan || (r->is_status && !r->chan->adapter->parse_status))
+		return -1;
+	return 0;
+}
+
+static int append_body(struct req *r, const char *data, size_t len)
+{
+	size_t max = r->h->cfg->max_body;
+	if (r->too_big || r->body_len + len > max) {
+		r->too_big = 1;
+		return 0;
+	}
+	if (r->body_len + len + 1 > r->body_cap) {
+		size_t cap = r->body_cap ? r->body_cap : 1024;
+		while (cap < r->body_len + len + 1)
+			cap *= 2;
+		if (cap > max + 1)
+			cap = max + 1;
+		char *nb = realloc(r->body, cap);
+		if (!nb)
+			return PT_ENOMEM;
+		r->body = nb;
+		r->body_cap = cap;
+	}
+	memcpy(r->body + r->body_len, data, len);
+	r->body_len += len;
+	r->body[r->body_len] = '\0';
+	return 0;
+}
+
+static unsigned status_for(int rc)
+{
+	switch (rc) {
+	case PT_ETOOBIG: return 413;
+	case PT_EAUTH: return 403;
+	case PT_EBADREQ:
+	case PT_EINVAL: return 400;
+	default: return 500;
+	}
+}
+
+/* The body is complete: parse and hand over to the inbox. */
+static enum MHD_Result start_webhook(struct req *r, const char *method)
+{
+	struct pt_http *h = r->h;
+	char addr[64];
+	remote_addr(r->conn, addr, sizeof(addr));
+	if (!pt_config_addr_allowed(r->chan, addr))
+		return send_error(r->conn, h, 403, "address not allowed for this channel");
+	if (r->too_big)
+		return send_error(r->conn, h, 413, "request body too large");
+	const char *q = r->uri ? strchr(r->uri, '?') : NULL;
+	int rc = q ? pt_form_parse(&r->query, q + 1, strlen(q + 1)) : pt_form_parse(&r->query, "", 0);
+	if (rc < 0)
+		return send_error(r->conn, h, rc == PT_ETOOBIG ? 414 : 500,
+				  rc == PT_ETOOBIG ? "query string too large" : "out of memory");
+	char path[128];
+	pt_strlcpy(path, r->uri ? r->uri : "", sizeof(path));
+	char *qq = strchr(path, '?');
+	if (qq)
+		*qq = '\0';
+	struct pt_http_req hr = {
+		.method = method,
+		.path = path,
+		.query = &r->query,
+		.content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_CONTENT_TYPE),
+		.body = r->body ? r->body : "",
+		.body_len = r->body_len,
+		.remote_addr = addr,
+		.header = header_cb,
+		.hctx = r->conn,
+	};
+	char err[200] = "";
+	const struct pt_adapter *ad = r->chan->adapter;
+	rc = r->is_status ? ad->parse_status(r->chan->conf, &hr, &r->ir.msg, err, sizeof(err))
+			  : ad->parse(r->chan->conf, &hr, &r->ir.msg, err, sizeof(err));
+	if (rc < 0)
+		return send_error(r->conn, h, status_for(rc), err[0] ? err : pt_strerror(rc));
+	atomic_fetch_add(&h->webhooks, 1);
+	r->ir.chan = r->chan;
+	r->ir.done = on_inbox_done;
+	r->ir.udata = r;
+	r->phase = PH_WAIT;
+	r->inflight = 1;
+	atomic_fetch_add(&h->inflight, 1);
+	MHD_suspend_connection(r->conn);
+	rc = pt_inbox_submit(h->inbox, &r->ir);
+	if (rc < 0) {
+		r->phase = PH_DONE;
+		r->ir.rc = rc;
+		MHD_resume_connection(r->conn);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result finish_webhook(struct req *r)
+{
+	struct pt_http *h = r->h;
+	if (r->ir.rc < 0)
+		return send_error(r->conn, h, 503, "temporarily unavailable, please retry");
+	struct pt_http_resp resp;
+	memset(&resp, 0, sizeof(resp));
+	struct pt_reply reply = r->ir.reply;
+	if (r->chan->adapter->reply_mode && r->chan->adapter->reply_mode(r->chan->conf) == PT_REPLY_SEND)
+		reply.has_text = 0; /* the reply goes out through the sender */
+	int rc = r->chan->adapter->render(r->chan->conf, &reply, &resp);
+	if (rc < 0)
+		return send_error(r->conn, h, 500, "cannot render reply");
+	return send_text(r->conn, h, resp.status ? (unsigned)resp.status : 200,
+			 resp.content_type[0] ? resp.content_type : "text/plain; charset=utf-8",
+			 resp.body, resp.body_len);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct pt_http *h = cls;
+	struct req *r = *con_cls;
+	if (!r)
+		return MHD_NO;
+	if (!r->uri)
+		return send_error(conn, h, 414, "URI too long");
+	int is_get = strcmp(method, "GET") == 0, is_post = strcmp(method, "POST") == 0;
+
+	if (r->phase == PH_NEW) {
+		r->phase = PH_BODY;
+		if (strcmp(url, "/health") == 0 || strcmp(url, "/") == 0 ||
+		    strcmp(url, "/metrics") == 0) {
+			if (!is_get && strcmp(method, "HEAD") != 0)
+				return send_error(conn, h, 405, "method not allowed");
+			if (strcmp(url, "/health") == 0)
+				return send_text(conn, h, 200, "application/json",
+						 "{\"status\":\"ok\"}\n", 16);
+			if (strcmp(url, "/metrics") == 0)
+				return page_metrics(conn, h);
+			return page_index(conn, h);
+		}
+		if (route_webhook(r, url) < 0)
+			return send_error(conn, h, 404, "not found");
+		if (!is_get && !is_post)
+			return send_error(conn, h, 405, "method not allowed");
+		const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > h->cfg->max_body)
+			return send_error(conn, h, 413, "request body too large");
+		return MHD_YES;
+	}
+	if (r->phase == PH_BODY && *upload_data_size) {
+		if (append_body(r, upload_data, *upload_data_size) < 0)
+			return MHD_NO;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->phase == PH_BODY)
+		return start_webhook(r, method);
+	if (r->phase == PH_DONE)
+		return finish_webhook(r);
+	return MHD_YES; /* PH_WAIT: spurious call while suspended */
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+		msg[--n] = '\0';
+	for (char *p = msg; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	pt_log(PT_LOG_WARN, "mhd", "msg=\"%s\"", msg);
+}
+
+static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[96];
+	const char *colon;
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+			return PT_EINVAL;
+		memcpy(host, s + 1, (size_t)(end - s - 1));
+		host[end - s - 1] = '\0';
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return PT_EINVAL;
+		memcpy(host, s, (size_t)(colon - s));
+		host[colon - s] = '\0';
+	}
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || port < 0 || port > 65535)
+		return PT_EINVAL;
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*len = sizeof(*a4);
+	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*a6);
+	} else {
+		return PT_EINVAL;
+	}
+	return PT_OK;
+}
+
+struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbox,
+			      struct pt_store *st, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parse_listen(cfg->listen, &ss, &sl) < 0) {
+		snprintf(err, errlen, "listen: \"%s\" is not ADDR:PORT (e.g. 127.0.0.1:8080)",
+			 cfg->listen);
+		return NULL;
+	}
+	struct pt_http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->cfg = cfg;
+	h->inbox = inbox;
+	h->st = st;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
+				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR, &ss,
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
+				MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+				MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+				MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
+				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
+	if (!h->d) {
+		snprintf(err, errlen, "cannot listen on %s (address in use or not available)",
+			 cfg->listen);
+		free(h);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+	h->port = di ? di->port : 0;
+	return h;
+}
+
+unsigned pt_http_port(const struct pt_http *h)
+{
+	return h->port;
+}
+
+void pt_http_stop(struct pt_http *h)
+{
+	if (!h)
+		return;
+	/* Stop accepting, then let suspended webhooks commit and be answered
+	 * (bounded: 10 s) before the daemon closes every connection. */
+	MHD_quiesce_daemon(h->d);
+	for (int i = 0; i < 1000 && atomic_load(&h->inflight) > 0; i++) {
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	MHD_stop_daemon(h->d);
+	free(h);
+}

@@ -1,0 +1,569 @@
+/*
+ * inbox.c - the webhook write path: one store job per inbound message.
+ *
+ * Everything here runs on the store's writer thread inside the batch
+ * transaction, so two messages from one resident are never processed at the
+ * same time and a step's effects (inbound row, contact, session, ticket, reply
+ * rows) commit together or not at all.
+ *
+ * Exactly once. Each inbound message gets a dedupe key stored as the unique
+ * messages.provider_id of its 'in' row:
+ *   SMS/chat with a provider id      "m:<id>"
+ *   USSD, history mode (AT)          "u:<session>:<full text>" - the text grows
+ *                                    every round, so (session, text) names a round
+ *   USSD/SMS without a usable id     none; instead the same text from the same
+ *                                    number (same USSD session) within
+ *                                    DUP_WINDOW_MS of the previous one is a retry
+ * A retry finds the earlier row and answers with the reply stored for it
+ * (messages.in_reply_to); nothing else is written.
+ *
+ * USSD input. Africa's Talking sends every input so far joined by '*', and a
+ * resident can type '*' inside a free-text answer, so we never split the
+ * history: the session keeps the provider's text of the previous round
+ * (sessions.last_text) and the new input is what the new text adds after it
+ * and the joining '*'. A new provider session id means the resident dialled
+ * again (the dialog engine then offers to resume).
+ *
+ * Reply rows: a USSD reply is stored as "CON <text>" / "END <text>" so a retry
+ * can be answered identically; an inline SMS reply is stored as sent; a
+ * send-mode reply is queued for the sender. A ticket created over USSD also
+ * queues the final screen as an SMS on the channel's sms_channel.
+ */
+#include "pintu/inbox.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pintu/actions.h"
+#include "pintu/common.h"
+#include "pintu/text.h"
+
+#define DUP_WINDOW_MS 10000
+#define STATE_MAX 24576
+
+struct pt_inbox {
+	struct pt_store *st;
+	const struct pt_config *cfg;
+	const struct pt_dialogs *dialogs;
+	struct pt_sender *sender;
+	_Atomic uint64_t messages, duplicates, steps, tickets, errors;
+	sqlite3 *stmt_db;
+	sqlite3_stmt *stmts[16];
+};
+
+/* Per-step scratch, allocated per job (sessions are large). */
+struct step {
+	struct pt_session s;
+	struct pt_dialog_out out;
+	char state[STATE_MAX];
+	char prev_session[PT_ID_MAX];
+	char last_text[PT_TEXT_MAX];
+	char key[PT_ID_MAX + PT_TEXT_MAX + 8];
+};
+
+static void stmts_clear(struct pt_inbox *in);
+
+struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
+			      const struct pt_dialogs *dialogs)
+{
+	struct pt_inbox *in = calloc(1, sizeof(*in));
+	if (!in)
+		return NULL;
+	in->st = st;
+	in->cfg = cfg;
+	in->dialogs = dialogs;
+	return in;
+}
+
+void pt_inbox_free(struct pt_inbox *in)
+{
+	if (!in)
+		return;
+	stmts_clear(in);
+	free(in);
+}
+
+void pt_inbox_set_sender(struct pt_inbox *in, struct pt_sender *s)
+{
+	in->sender = s;
+}
+
+void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *o)
+{
+	o->messages = atomic_load(&in->messages);
+	o->duplicates = atomic_load(&in->duplicates);
+	o->steps = atomic_load(&in->steps);
+	o->tickets = atomic_load(&in->tickets);
+	o->errors = atomic_load(&in->errors);
+}
+
+/* Prepared statements are cached per connection (the writer's, or the
+ * caller's when the store runs jobs inline). Only one thread runs jobs at a
+ * time, so the cache needs no lock. */
+enum {
+	Q_CONTACT,
+	Q_SESSION_GET,
+	Q_SESSION_PUT,
+	Q_IN_INSERT,
+	Q_IN_FIND,
+	Q_IN_RECENT,
+	Q_REPLY_FIND,
+	Q_CONTACT_LANG,
+	Q_COUNT
+};
+
+static const char *const sql_text[Q_COUNT] = {
+	[Q_CONTACT] = "INSERT INTO contacts(phone, lang, created_ms, updated_ms) VALUES(?1, 'id', ?2, ?2) "
+		      "ON CONFLICT(phone) DO UPDATE SET updated_ms = excluded.updated_ms "
+		      "RETURNING id, lang",
+	[Q_SESSION_GET] = "SELECT provider_session, last_text, state, updated_ms FROM sessions "
+			  "WHERE contact_id = ?1 AND channel = ?2",
+	[Q_SESSION_PUT] = "INSERT INTO sessions(contact_id, channel, provider_session, last_text, state, "
+			  "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+			  "ON CONFLICT(contact_id, channel) DO UPDATE SET "
+			  "provider_session = excluded.provider_session, last_text = excluded.last_text, "
+			  "state = excluded.state, updated_ms = excluded.updated_ms",
+	[Q_IN_INSERT] = "INSERT INTO messages(channel, direction, provider_id, contact_id, peer, body, "
+			"status, created_ms, updated_ms) VALUES(?1, 'in', ?2, ?3, ?4, ?5, 'received', ?6, ?6) "
+			"ON CONFLICT DO NOTHING",
+	[Q_IN_FIND] = "SELECT id FROM messages WHERE channel = ?1 AND direction = 'in' AND provider_id = ?2",
+	[Q_IN_RECENT] = "SELECT id, body, created_ms FROM messages WHERE channel = ?1 AND direction = 'in' "
+			"AND contact_id = ?2 ORDER BY id DESC LIMIT 1",
+	[Q_REPLY_FIND] = "SELECT body FROM messages WHERE in_reply_to = ?1 AND direction = 'out' "
+			 "AND channel = ?2 ORDER BY id LIMIT 1",
+	[Q_CONTACT_LANG] = "UPDATE contacts SET lang = ?2 WHERE id = ?1",
+};
+
+static void stmts_clear(struct pt_inbox *in)
+{
+	for (int i = 0; i < Q_COUNT; i++) {
+		sqlite3_finalize(in->stmts[i]);
+		in->stmts[i] = NULL;
+	}
+	in->stmt_db = NULL;
+}
+
+/* The cached statement for the connection running the job. Jobs run one at a
+ * time (the writer thread, or pt_store_exec inline), so no lock is needed. */
+static sqlite3_stmt *q_in(struct pt_inbox *in, sqlite3 *db, int which)
+{
+	if (in->stmt_db != db) {
+		stmts_clear(in);
+		in->stmt_db = db;
+	}
+	if (!in->stmts[which] &&
+	    sqlite3_prepare_v3(db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, &in->stmts[which],
+			       NULL) != SQLITE_OK) {
+		pt_log(PT_LOG_ERROR, "inbox_prepare", "err=\"%s\"", sqlite3_errmsg(db));
+		return NULL;
+	}
+	sqlite3_reset(in->stmts[which]);
+	sqlite3_clear_bindings(in->stmts[which]);
+	return in->stmts[which];
+}
+
+static int contact_upsert(struct pt_inbox *in, sqlite3 *db, const char *phone, int64_t now, int64_t *id, char *lang)
+{
+	sqlite3_stmt *st = q_in(in, db, Q_CONTACT);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_text(st, 1, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, now);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto fail;
+	*id = sqlite3_column_int64(st, 0);
+	const char *l = (const char *)sqlite3_column_text(st, 1);
+	pt_strlcpy(lang, l ? l : "id", 4);
+	sqlite3_step(st); /* finish the RETURNING statement */
+	sqlite3_reset(st);
+	return PT_OK;
+fail:
+	pt_log(PT_LOG_ERROR, "inbox_contact", "err=\"%s\"", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return PT_EDB;
+}
+
+/* Load the session row; missing row -> fresh session in the contact's language. */
+static int session_load(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, const char *chan, const char *lang,
+			struct step *sp)
+{
+	sqlite3_stmt *st = q_in(in, db, Q_SESSION_GET);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_text(st, 2, chan, -1, SQLITE_STATIC);
+	pt_session_init(&sp->s);
+	pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
+	sp->prev_session[0] = sp->last_text[0] = '\0';
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *ps = (const char *)sqlite3_column_text(st, 0);
+		const char *lt = (const char *)sqlite3_column_text(st, 1);
+		const char *js = (const char *)sqlite3_column_text(st, 2);
+		pt_strlcpy(sp->prev_session, ps ? ps : "", sizeof(sp->prev_session));
+		pt_strlcpy(sp->last_text, lt ? lt : "", sizeof(sp->last_text));
+		if (js && pt_session_from_json(&sp->s, js, (size_t)sqlite3_column_bytes(st, 2)) < 0) {
+			pt_session_init(&sp->s);
+			pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
+		}
+		sp->s.updated_ms = sqlite3_column_int64(st, 3);
+	} else if (rc != SQLITE_DONE) {
+		sqlite3_reset(st);
+		return PT_EDB;
+	}
+	sqlite3_reset(st);
+	return PT_OK;
+}
+
+static int session_save(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, const char *chan, const char *psess,
+			const char *last_text, struct step *sp)
+{
+	int n = pt_session_to_json(&sp->s, sp->state, sizeof(sp->state));
+	if (n < 0)
+		return n;
+	sqlite3_stmt *st = q_in(in, db, Q_SESSION_PUT);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_text(st, 2, chan, -1, SQLITE_STATIC);
+	if (psess && psess[0])
+		sqlite3_bind_text(st, 3, psess, -1, SQLITE_STATIC);
+	if (last_text)
+		sqlite3_bind_text(st, 4, last_text, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, sp->state, n, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, sp->s.updated_ms);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
+/* Insert the inbound row. *dup_of gets the earlier row's id when key already exists. */
+static int inbound_insert(struct pt_inbox *in, sqlite3 *db, const struct pt_inbox_req *r, const char *key,
+			  int64_t contact_id, int64_t now, int64_t *id, int64_t *dup_of)
+{
+	const char *chan = r->chan->name;
+	sqlite3_stmt *st = q_in(in, db, Q_IN_INSERT);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_text(st, 1, chan, -1, SQLITE_STATIC);
+	if (key)
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, contact_id);
+	sqlite3_bind_text(st, 4, r->msg.from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->msg.text, (int)r->msg.text_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, now);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return PT_EDB;
+	*dup_of = 0;
+	if (sqlite3_changes(db) == 1) {
+		*id = sqlite3_last_insert_rowid(db);
+		return PT_OK;
+	}
+	st = q_in(in, db, Q_IN_FIND);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_text(st, 1, chan, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*dup_of = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? PT_OK : PT_EDB;
+}
+
+/* Without a provider id: the previous inbound row of this contact on this
+ * channel, if it carries the same text and arrived within the window. */
+static int recent_duplicate(struct pt_inbox *in, sqlite3 *db, const struct pt_inbox_req *r, int64_t contact_id,
+			    int64_t now, int64_t *dup_of)
+{
+	sqlite3_stmt *st = q_in(in, db, Q_IN_RECENT);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_text(st, 1, r->chan->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, contact_id);
+	*dup_of = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *body = (const char *)sqlite3_column_text(st, 1);
+		size_t blen = (size_t)sqlite3_column_bytes(st, 1);
+		int64_t at = sqlite3_column_int64(st, 2);
+		if (body && blen == r->msg.text_len && memcmp(body, r->msg.text, blen) == 0 &&
+		    now - at < DUP_WINDOW_MS)
+			*dup_of = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	return PT_OK;
+}
+
+/* Answer a retry with the reply stored for the original message. */
+static int replay(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, int64_t in_id)
+{
+	sqlite3_stmt *st = q_in(in, db, Q_REPLY_FIND);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_int64(st, 1, in_id);
+	sqlite3_bind_text(st, 2, r->chan->name, -1, SQLITE_STATIC);
+	r->duplicate = 1;
+	r->reply.has_text = 0;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *b = (const char *)sqlite3_column_text(st, 0);
+		if (b) {
+			int ussd = r->chan->adapter->kind == PT_CHAN_USSD;
+			if (ussd && (strncmp(b, "END ", 4) == 0 || strncmp(b, "CON ", 4) == 0)) {
+				r->reply.end = b[0] == 'E';
+				b += 4;
+			}
+			r->reply.text_len = pt_strlcpy(r->reply.text, b, sizeof(r->reply.text));
+			if (r->reply.text_len >= sizeof(r->reply.text))
+				r->reply.text_len = sizeof(r->reply.text) - 1;
+			r->reply.has_text = 1;
+		}
+	} else if (r->chan->adapter->kind == PT_CHAN_USSD) {
+		/* A round that produced no reply row cannot happen; end politely. */
+		r->reply.has_text = 1;
+		r->reply.end = 1;
+		r->reply.text_len = pt_strlcpy(r->reply.text, "Terima kasih.", sizeof(r->reply.text));
+	}
+	sqlite3_reset(st);
+	return PT_OK;
+}
+
+/* USSD: the new input and whether this round opens a new provider session. */
+static void ussd_input(const struct pt_msg *m, const struct step *sp, const char **in,
+		       size_t *len, int *first)
+{
+	*first = strcmp(sp->prev_session, m->session_id) != 0 || m->ussd_op == PT_USSD_OP_BEGIN;
+	*in = m->text;
+	*len = m->text_len;
+	if (m->ussd_input != PT_USSD_HISTORY || *first)
+		return;
+	size_t pl = strlen(sp->last_text);
+	if (pl == 0)
+		return; /* previous round was the empty first request: text is the input */
+	if (m->text_len > pl && memcmp(m->text, sp->last_text, pl) == 0 && m->text[pl] == '*') {
+		*in = m->text + pl + 1;
+		*len = m->text_len - pl - 1;
+		return;
+	}
+	/* The history does not extend the previous one (provider quirk): take the
+	 * last '*'-separated field. */
+	const char *star = memrchr(m->text, '*', m->text_len);
+	if (star) {
+		*in = star + 1;
+		*len = m->text_len - (size_t)(star + 1 - m->text);
+	}
+}
+
+static int queue_reply(sqlite3 *db, struct pt_inbox_req *r, int64_t contact_id, int64_t in_id,
+		       int64_t ticket_id, const struct pt_dialog_out *out)
+{
+	const struct pt_channel *ch = r->chan;
+	int ussd = ch->adapter->kind == PT_CHAN_USSD;
+	int send_mode = ch->adapter->reply_mode &&
+			ch->adapter->reply_mode(ch->conf) == PT_REPLY_SEND;
+	char body[PT_REPLY_MAX + 8];
+	if (ussd)
+		snprintf(body, sizeof(body), "%s %s", out->end ? "END" : "CON", out->text);
+	else
+		pt_strlcpy(body, out->text, sizeof(body));
+	struct pt_outbox_item it = {
+		.channel = ch->name,
+		.contact_id = contact_id,
+		.to = r->msg.from,
+		.text = body,
+		.in_reply_to = in_id,
+		.ticket_id = ticket_id,
+		.inline_sent = !send_mode,
+	};
+	int rc = pt_outbox_enqueue(db, &it, NULL);
+	if (rc < 0)
+		return rc;
+	if (send_mode)
+		r->queued++;
+	r->reply.has_text = 1;
+	r->reply.end = out->end;
+	r->reply.text_len = pt_strlcpy(r->reply.text, out->text, sizeof(r->reply.text));
+	if (r->reply.text_len >= sizeof(r->reply.text))
+		r->reply.text_len = sizeof(r->reply.text) - 1;
+	/* A ticket filed over USSD: the number also goes out by SMS. */
+	if (ussd && ticket_id && ch->sms_channel[0]) {
+		struct pt_outbox_item sms = {
+			.channel = ch->sms_channel,
+			.contact_id = contact_id,
+			.to = r->msg.from,
+			.text = out->text,
+			.in_reply_to = in_id,
+			.ticket_id = ticket_id,
+			.inline_sent = 0,
+		};
+		rc = pt_outbox_enqueue(db, &sms, NULL);
+		if (rc < 0)
+			return rc;
+		r->queued++;
+	}
+	return PT_OK;
+}
+
+static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req *r)
+{
+	struct step *sp = malloc(sizeof(*sp));
+	if (!sp)
+		return PT_ENOMEM;
+	const struct pt_channel *ch = r->chan;
+	const struct pt_msg *m = &r->msg;
+	int ussd = ch->adapter->kind == PT_CHAN_USSD;
+	int64_t now = pt_now_ms(), contact_id, in_id = 0, dup_of = 0;
+	char lang[4];
+	int rc = contact_upsert(in, db, m->from, now, &contact_id, lang);
+	if (rc < 0)
+		goto out;
+	if ((rc = session_load(in, db, contact_id, ch->name, lang, sp)) < 0)
+		goto out;
+
+	const char *key = NULL;
+	if (m->provider_id[0]) {
+		snprintf(sp->key, sizeof(sp->key), "m:%s", m->provider_id);
+		key = sp->key;
+	} else if (ussd && m->ussd_input == PT_USSD_HISTORY) {
+		snprintf(sp->key, sizeof(sp->key), "u:%s:%.*s", m->session_id, (int)m->text_len,
+			 m->text);
+		key = sp->key;
+	} else {
+		/* No id: the same text again within seconds (same USSD session) is a retry. */
+		if (!ussd || strcmp(sp->prev_session, m->session_id) == 0)
+			rc = recent_duplicate(in, db, r, contact_id, now, &dup_of);
+		if (rc < 0)
+			goto out;
+	}
+	if (!dup_of && (rc = inbound_insert(in, db, r, key, contact_id, now, &in_id, &dup_of)) < 0)
+		goto out;
+	if (dup_of) {
+		atomic_fetch_add(&in->duplicates, 1);
+		rc = replay(in, db, r, dup_of);
+		goto out;
+	}
+
+	const char *input = m->text;
+	size_t len = m->text_len;
+	int first = 0;
+	if (ussd)
+		ussd_input(m, sp, &input, &len, &first);
+	struct pt_actions_ctx actx = {
+		.cfg = in->cfg, .chan = ch, .db = db, .contact_id = contact_id, .phone = m->from,
+	};
+	struct pt_dialog_env env;
+	pt_actions_env(&env, &actx);
+	env.now_ms = now;
+	rc = pt_dialog_step(in->dialogs, &env, &sp->s, input, len, first, &sp->out);
+	if (rc < 0)
+		goto out;
+	atomic_fetch_add(&in->steps, 1);
+	if (actx.ticket_id)
+		atomic_fetch_add(&in->tickets, 1);
+	sp->s.updated_ms = now;
+	if ((rc = session_save(in, db, contact_id, ch->name, ussd ? m->session_id : NULL,
+			       ussd ? m->text : NULL, sp)) < 0)
+		goto out;
+	if (strcmp(sp->s.lang, lang) != 0) {
+		sqlite3_stmt *st = q_in(in, db, Q_CONTACT_LANG);
+		if (st) {
+			sqlite3_bind_int64(st, 1, contact_id);
+			sqlite3_bind_text(st, 2, sp->s.lang, -1, SQLITE_STATIC);
+			sqlite3_step(st);
+			sqlite3_reset(st);
+		}
+	}
+	rc = queue_reply(db, r, contact_id, in_id, actx.ticket_id, &sp->out);
+out:
+	free(sp);
+	return rc;
+}
+
+static int job_run(sqlite3 *db, void *arg)
+{
+	struct pt_inbox_req *r = arg;
+	struct pt_inbox *in = r->inbox;
+	int rc;
+	atomic_fetch_add(&in->messages, 1);
+	switch (r->msg.type) {
+	case PT_MSG_DLR:
+		rc = pt_outbox_report(db, r->chan->name, r->msg.out_id, r->msg.provider_id, r->msg.dlr,
+				      r->msg.dlr_reason);
+		if (rc == PT_ENOTFOUND) {
+			pt_log(PT_LOG_WARN, "dlr_unknown", "channel=%s", r->chan->name);
+			rc = PT_OK;
+		}
+		break;
+	case PT_MSG_USSD_END:
+		pt_log(PT_LOG_DEBUG, "ussd_end", "channel=%s", r->chan->name);
+		rc = PT_OK;
+		break;
+	case PT_MSG_TEXT:
+	case PT_MSG_USSD:
+		rc = handle_message(db, in, r);
+		break;
+	default:
+		rc = PT_EINVAL;
+	}
+	if (rc < 0) {
+		atomic_fetch_add(&in->errors, 1);
+		pt_log(PT_LOG_ERROR, "inbox_error", "channel=%s err=\"%s\"", r->chan->name,
+		       pt_strerror(rc));
+	}
+	return rc;
+}
+
+static void job_done(void *arg, int rc)
+{
+	struct pt_inbox_req *r = arg;
+	r->rc = rc < 0 ? rc : PT_OK;
+	if (rc < 0) {
+		r->reply.has_text = 0;
+		r->queued = 0;
+	}
+	if (r->queued && r->inbox->sender)
+		pt_sender_wake(r->inbox->sender);
+	if (r->done)
+		r->done(r);
+}
+
+static void req_reset(struct pt_inbox *in, struct pt_inbox_req *r)
+{
+	r->inbox = in;
+	r->rc = PT_OK;
+	r->duplicate = 0;
+	r->queued = 0;
+	r->reply.has_text = 0;
+	r->reply.end = 0;
+	r->reply.text[0] = '\0';
+	r->reply.text_len = 0;
+	memset(&r->job, 0, sizeof(r->job));
+	r->job.run = job_run;
+	r->job.done = job_done;
+	r->job.arg = r;
+}
+
+int pt_inbox_submit(struct pt_inbox *in, struct pt_inbox_req *r)
+{
+	req_reset(in, r);
+	return pt_store_submit(in->st, &r->job);
+}
+
+static int process_fn(sqlite3 *db, void *arg)
+{
+	return job_run(db, arg);
+}
+
+int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r)
+{
+	req_reset(in, r);
+	void (*done)(struct pt_inbox_req *) = r->done;
+	r->done = NULL;
+	int rc = pt_store_exec(in->st, process_fn, r);
+	job_done(r, rc);
+	r->done = done;
+	return r->rc;
+}

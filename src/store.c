@@ -1,0 +1,716 @@
+/*
+ * store.c - the SQLite store: open and migrate, one writer thread with group
+ * commit, reader connections, a per-connection statement cache.
+ *
+ * Schema version history (PRAGMA user_version):
+ *   0 - empty file (nothing created yet).
+ *   1 - initial schema: contacts, sessions, tickets, ticket_events, messages
+ *       (docs/architecture.md, "Schema (version 1)").
+ *
+ * Migrations: migrations[i] is an SQL script that upgrades version i to i+1.
+ * Each runs inside its own BEGIN IMMEDIATE transaction that also sets
+ * user_version = i+1, so a crash mid-migration leaves the file at version i.
+ * The version is read again after BEGIN IMMEDIATE, so two processes opening the
+ * same file at once never both run a step. A database whose user_version is
+ * above PT_STORE_SCHEMA_VERSION was written by a newer pintu and is refused.
+ * To add version N+1: append a script to migrations[], bump
+ * PT_STORE_SCHEMA_VERSION in store.h, add a line above.
+ *
+ * The writer: every write is a struct pt_store_job queued on an intrusive list
+ * (job->next) under a mutex. The writer thread sleeps on a condition variable
+ * until the list is non-empty, then takes every queued job (at most
+ * BATCH_MAX), and runs them as one transaction:
+ *
+ *   BEGIN IMMEDIATE
+ *     SAVEPOINT j; rc = run(db, arg); rc < 0 ? ROLLBACK TO j; RELEASE j   (each job)
+ *   COMMIT            -> done(arg, rc) for each job, in order
+ *   (COMMIT failed)   -> ROLLBACK, on_rollback hook, done(arg, PT_EDB) for each
+ *
+ * There is no artificial wait for more jobs: while one COMMIT waits for its
+ * fsync (synchronous=FULL), new jobs queue up and form the next batch, so the
+ * batch size grows with the load by itself. Submitters signal the writer only
+ * when the list goes from empty to non-empty, and hold the mutex for a few
+ * pointer updates only. A job is never touched by the store after its done()
+ * ran (done may free it), so the next pointer is read first.
+ *
+ * Invariants: only the writer thread uses the writer connection while the
+ * writer runs; before pt_store_start() and after it stopped, pt_store_exec()
+ * uses it on the calling thread under direct_mu. pt_store_close() refuses new
+ * jobs, lets the writer drain the list, joins it, checkpoints the WAL
+ * (TRUNCATE), finalises every statement and closes.
+ */
+#include "pintu/store.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "pintu/common.h"
+
+#define BATCH_MAX 512
+#define PATH_CAP 4096
+
+static const char *const migrations[] = {
+	/* 0 -> 1: the initial schema (docs/architecture.md) */
+	"CREATE TABLE contacts (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  phone TEXT NOT NULL UNIQUE,\n"
+	"  lang TEXT NOT NULL DEFAULT 'id',\n"
+	"  created_ms INTEGER NOT NULL,\n"
+	"  updated_ms INTEGER NOT NULL\n"
+	");\n"
+	"CREATE TABLE sessions (\n"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id),\n"
+	"  channel TEXT NOT NULL,\n"
+	"  provider_session TEXT,\n"
+	"  last_text TEXT,\n"
+	"  state TEXT NOT NULL,\n"
+	"  updated_ms INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (contact_id, channel)\n"
+	");\n"
+	"CREATE TABLE tickets (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  number TEXT NOT NULL UNIQUE,\n"
+	"  status TEXT NOT NULL,\n"
+	"  type TEXT NOT NULL,\n"
+	"  subject TEXT NOT NULL,\n"
+	"  program TEXT, kecamatan TEXT, kelurahan TEXT, location TEXT,\n"
+	"  nik TEXT,\n"
+	"  channel TEXT NOT NULL,\n"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id),\n"
+	"  lang TEXT NOT NULL DEFAULT 'id',\n"
+	"  description TEXT,\n"
+	"  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, due_ms INTEGER\n"
+	");\n"
+	"CREATE INDEX tickets_status ON tickets(status, created_ms);\n"
+	"CREATE INDEX tickets_contact ON tickets(contact_id);\n"
+	"CREATE TABLE ticket_events (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),\n"
+	"  actor TEXT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, note TEXT,\n"
+	"  created_ms INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX ticket_events_ticket ON ticket_events(ticket_id);\n"
+	"CREATE TABLE messages (\n"
+	"  id INTEGER PRIMARY KEY,\n"
+	"  channel TEXT NOT NULL,\n"
+	"  direction TEXT NOT NULL CHECK (direction IN ('in','out')),\n"
+	"  provider_id TEXT,\n"
+	"  contact_id INTEGER REFERENCES contacts(id),\n"
+	"  peer TEXT NOT NULL,\n"
+	"  body TEXT NOT NULL,\n"
+	"  status TEXT NOT NULL,\n"
+	"  in_reply_to INTEGER REFERENCES messages(id),\n"
+	"  ticket_id INTEGER REFERENCES tickets(id),\n"
+	"  segments INTEGER,\n"
+	"  attempts INTEGER NOT NULL DEFAULT 0,\n"
+	"  next_attempt_ms INTEGER,\n"
+	"  last_error TEXT,\n"
+	"  created_ms INTEGER NOT NULL,\n"
+	"  updated_ms INTEGER NOT NULL\n"
+	");\n"
+	"CREATE UNIQUE INDEX messages_provider ON messages(channel, direction, provider_id)\n"
+	"  WHERE provider_id IS NOT NULL;\n"
+	"CREATE INDEX messages_reply ON messages(in_reply_to) WHERE in_reply_to IS NOT NULL;\n"
+	"CREATE INDEX messages_due ON messages(next_attempt_ms) WHERE direction = 'out' AND status = "
+	"'queued';\n",
+};
+
+_Static_assert(PT_ARRAY_LEN(migrations) == PT_STORE_SCHEMA_VERSION,
+	       "one migration script per schema version");
+
+/* Pragmas for every connection; the writer adds the WAL/autocheckpoint ones. */
+static const char conn_pragmas[] = "PRAGMA foreign_keys=ON;"
+				   "PRAGMA synchronous=FULL;"
+				   "PRAGMA cache_size=-16000;" /* 16 MiB */
+				   "PRAGMA temp_store=MEMORY;";
+
+enum { ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SAVEPOINT, ST_RELEASE, ST_ROLLBACK_TO, ST_N };
+static const char *const txn_sql[ST_N] = {
+	"BEGIN IMMEDIATE", "COMMIT", "ROLLBACK", "SAVEPOINT j", "RELEASE j", "ROLLBACK TO j",
+};
+
+struct pt_store {
+	char path[PATH_CAP];
+	sqlite3 *db;              /* the writer connection */
+	sqlite3_stmt *txn[ST_N];  /* cached transaction-control statements */
+
+	pthread_mutex_t mu;       /* guards the queue and the flags below */
+	pthread_cond_t cv;        /* the writer waits here for jobs */
+	struct pt_store_job *head, *tail;
+	int started, stopping;
+	pthread_t thread;
+
+	pthread_mutex_t direct_mu; /* serialises pt_store_exec without the writer */
+
+	void (*on_rollback)(void *ctx);
+	void *on_rollback_ctx;
+
+	_Atomic uint64_t jobs, batches, commit_failures;
+};
+
+/* ---- opening ---- */
+
+/* mkdir -p of the directory part of path. */
+static int make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char buf[PATH_CAP];
+	if (pt_strlcpy(buf, path, sizeof(buf)) >= sizeof(buf)) {
+		snprintf(err, errlen, "database path too long");
+		return PT_EINVAL;
+	}
+	char *slash = strrchr(buf, '/');
+	if (slash == NULL || slash == buf)
+		return PT_OK;
+	*slash = '\0';
+	for (char *p = buf + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST) {
+			snprintf(err, errlen, "cannot create directory %s: %s", buf, strerror(errno));
+			return PT_EIO;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	return PT_OK;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg ? msg : sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return PT_EDB;
+	}
+	return PT_OK;
+}
+
+static int read_user_version(sqlite3 *db, int *out)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+		return PT_EDB;
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return rc == SQLITE_ROW ? PT_OK : PT_EDB;
+}
+
+static int newer_schema(int v, char *err, size_t errlen)
+{
+	snprintf(err, errlen,
+		 "database schema version %d is newer than this pintu (knows up to %d); upgrade pintu",
+		 v, PT_STORE_SCHEMA_VERSION);
+	return PT_ESTATE;
+}
+
+/* One step version v -> v+1 in its own transaction. */
+static int migrate_step(sqlite3 *db, int v, char *err, size_t errlen)
+{
+	char msg[256];
+	char setv[64];
+	int cur = -1;
+	if (exec_sql(db, "BEGIN IMMEDIATE", msg, sizeof(msg)) != PT_OK)
+		goto fail;
+	if (read_user_version(db, &cur) != PT_OK) {
+		snprintf(msg, sizeof(msg), "%s", sqlite3_errmsg(db));
+		goto fail_rollback;
+	}
+	if (cur != v) { /* someone else migrated meanwhile */
+		exec_sql(db, "ROLLBACK", msg, sizeof(msg));
+		if (cur > PT_STORE_SCHEMA_VERSION)
+			return newer_schema(cur, err, errlen);
+		return PT_OK;
+	}
+	if (exec_sql(db, migrations[v], msg, sizeof(msg)) != PT_OK)
+		goto fail_rollback;
+	snprintf(setv, sizeof(setv), "PRAGMA user_version=%d", v + 1);
+	if (exec_sql(db, setv, msg, sizeof(msg)) != PT_OK)
+		goto fail_rollback;
+	if (exec_sql(db, "COMMIT", msg, sizeof(msg)) != PT_OK)
+		goto fail_rollback;
+	pt_log(PT_LOG_INFO, "store_migrated", "from=%d to=%d", v, v + 1);
+	return PT_OK;
+fail_rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+fail:
+	snprintf(err, errlen, "schema migration %d -> %d failed: %s", v, v + 1, msg);
+	return PT_EDB;
+}
+
+static int migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	for (;;) {
+		int v = 0;
+		if (read_user_version(db, &v) != PT_OK) {
+			snprintf(err, errlen, "cannot read schema version: %s", sqlite3_errmsg(db));
+			return PT_EDB;
+		}
+		if (v > PT_STORE_SCHEMA_VERSION)
+			return newer_schema(v, err, errlen);
+		if (v == PT_STORE_SCHEMA_VERSION)
+			return PT_OK;
+		int rc = migrate_step(db, v, err, errlen);
+		if (rc != PT_OK)
+			return rc;
+	}
+}
+
+static sqlite3 *open_conn(const char *path, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	if (rc != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open database %s: %s", path,
+			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, 5000);
+	if (exec_sql(db, conn_pragmas, err, errlen) != PT_OK)
+		goto fail;
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+/* Finalise every statement still prepared on db (the cache included). */
+static void finalize_all(sqlite3 *db)
+{
+	sqlite3_stmt *s;
+	while ((s = sqlite3_next_stmt(db, NULL)) != NULL)
+		sqlite3_finalize(s);
+}
+
+struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
+{
+	char scratch[512];
+	struct pt_store *st = NULL;
+	if (err == NULL || errlen == 0) {
+		err = scratch;
+		errlen = sizeof(scratch);
+	}
+	err[0] = '\0';
+	if (path == NULL || path[0] == '\0') {
+		snprintf(err, errlen, "no database path");
+		return NULL;
+	}
+	st = calloc(1, sizeof(*st));
+	if (st == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&st->mu, NULL);
+	pthread_mutex_init(&st->direct_mu, NULL);
+	pthread_cond_init(&st->cv, NULL);
+	if (pt_strlcpy(st->path, path, sizeof(st->path)) >= sizeof(st->path)) {
+		snprintf(err, errlen, "database path too long");
+		goto fail;
+	}
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
+	    make_parent_dirs(path, err, errlen) != PT_OK)
+		goto fail;
+	st->db = open_conn(path, err, errlen);
+	if (st->db == NULL)
+		goto fail;
+
+	/* Refuse a newer file before touching it (even the journal mode). */
+	int v = 0;
+	if (read_user_version(st->db, &v) != PT_OK) {
+		snprintf(err, errlen, "cannot read %s: %s", path, sqlite3_errmsg(st->db));
+		goto fail;
+	}
+	if (v > PT_STORE_SCHEMA_VERSION) {
+		newer_schema(v, err, errlen);
+		goto fail;
+	}
+	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=4000;", err,
+		     errlen) != PT_OK)
+		goto fail;
+	if (migrate(st->db, err, errlen) != PT_OK)
+		goto fail;
+	for (int i = 0; i < ST_N; i++) {
+		if (sqlite3_prepare_v3(st->db, txn_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->txn[i],
+				       NULL) != SQLITE_OK) {
+			snprintf(err, errlen, "prepare %s: %s", txn_sql[i], sqlite3_errmsg(st->db));
+			goto fail;
+		}
+	}
+	return st;
+fail:
+	if (st->db) {
+		finalize_all(st->db);
+		sqlite3_close(st->db);
+	}
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->direct_mu);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+	return NULL;
+}
+
+sqlite3 *pt_store_open_reader(struct pt_store *st)
+{
+	char err[256];
+	sqlite3 *db = open_conn(st->path, err, sizeof(err));
+	if (db == NULL)
+		pt_log(PT_LOG_ERROR, "store_reader_open_failed", "error=\"%s\"", err);
+	return db;
+}
+
+const char *pt_store_path(const struct pt_store *st)
+{
+	return st->path;
+}
+
+void pt_store_on_rollback(struct pt_store *st, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&st->mu);
+	st->on_rollback = fn;
+	st->on_rollback_ctx = ctx;
+	pthread_mutex_unlock(&st->mu);
+}
+
+/* ---- statement cache ---- */
+
+sqlite3_stmt *pt_store_stmt(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	/* Statements prepared on db form a short list (tens); find ours by text. */
+	while ((s = sqlite3_next_stmt(db, s)) != NULL) {
+		const char *t = sqlite3_sql(s);
+		if (t != NULL && !sqlite3_stmt_busy(s) && strcmp(t, sql) == 0) {
+			sqlite3_reset(s);
+			sqlite3_clear_bindings(s);
+			return s;
+		}
+	}
+	if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) != SQLITE_OK) {
+		pt_log(PT_LOG_ERROR, "store_prepare_failed", "error=\"%s\"", sqlite3_errmsg(db));
+		sqlite3_finalize(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* ---- running a batch ---- */
+
+static int txn_step(struct pt_store *st, int which)
+{
+	sqlite3_stmt *s = st->txn[which];
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
+/* Reset statements a job left mid-step so COMMIT and checkpoints are not held up. */
+static void reset_busy(sqlite3 *db)
+{
+	sqlite3_stmt *s = NULL;
+	while ((s = sqlite3_next_stmt(db, s)) != NULL) {
+		if (sqlite3_stmt_busy(s))
+			sqlite3_reset(s);
+	}
+}
+
+static void finish_jobs(struct pt_store_job *list, int force_rc)
+{
+	while (list != NULL) {
+		struct pt_store_job *next = list->next; /* done() may free the job */
+		int rc = force_rc != PT_OK ? force_rc : list->rc;
+		if (list->done)
+			list->done(list->arg, rc);
+		list = next;
+	}
+}
+
+/* Run a list of jobs as one transaction and call every done(). */
+static void run_batch(struct pt_store *st, struct pt_store_job *list, uint64_t n)
+{
+	sqlite3 *db = st->db;
+	int lost = 0;
+	if (txn_step(st, ST_BEGIN) != PT_OK) {
+		pt_log(PT_LOG_ERROR, "store_begin_failed", "error=\"%s\" jobs=%llu",
+		       sqlite3_errmsg(db), (unsigned long long)n);
+		atomic_fetch_add(&st->commit_failures, 1);
+		finish_jobs(list, PT_EDB);
+		return;
+	}
+	for (struct pt_store_job *j = list; j != NULL; j = j->next) {
+		if (lost) {
+			j->rc = PT_EDB;
+			continue;
+		}
+		if (txn_step(st, ST_SAVEPOINT) != PT_OK) {
+			j->rc = PT_EDB;
+		} else {
+			j->rc = j->run ? j->run(db, j->arg) : PT_OK;
+			if (j->rc < 0)
+				txn_step(st, ST_ROLLBACK_TO);
+			txn_step(st, ST_RELEASE);
+		}
+		/* Some errors (disk full, I/O) roll back the whole transaction. */
+		if (sqlite3_get_autocommit(db))
+			lost = 1;
+	}
+	reset_busy(db);
+	if (lost || txn_step(st, ST_COMMIT) != PT_OK) {
+		pt_log(PT_LOG_ERROR, "store_commit_failed", "error=\"%s\" jobs=%llu",
+		       sqlite3_errmsg(db), (unsigned long long)n);
+		if (!sqlite3_get_autocommit(db))
+			txn_step(st, ST_ROLLBACK);
+		atomic_fetch_add(&st->commit_failures, 1);
+		pthread_mutex_lock(&st->mu);
+		void (*hook)(void *) = st->on_rollback;
+		void *ctx = st->on_rollback_ctx;
+		pthread_mutex_unlock(&st->mu);
+		if (hook)
+			hook(ctx);
+		finish_jobs(list, PT_EDB);
+		return;
+	}
+	atomic_fetch_add(&st->batches, 1);
+	atomic_fetch_add(&st->jobs, n);
+	finish_jobs(list, PT_OK);
+}
+
+/* Detach up to BATCH_MAX jobs from the queue; caller holds st->mu. */
+static struct pt_store_job *take_batch(struct pt_store *st, uint64_t *n)
+{
+	struct pt_store_job *first = st->head, *last = first;
+	uint64_t k = 1;
+	while (k < BATCH_MAX && last->next != NULL) {
+		last = last->next;
+		k++;
+	}
+	st->head = last->next;
+	if (st->head == NULL)
+		st->tail = NULL;
+	last->next = NULL;
+	*n = k;
+	return first;
+}
+
+static void *writer_main(void *arg)
+{
+	struct pt_store *st = arg;
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		while (st->head == NULL && !st->stopping)
+			pthread_cond_wait(&st->cv, &st->mu);
+		if (st->head == NULL)
+			break; /* stopping and drained */
+		uint64_t n = 0;
+		struct pt_store_job *list = take_batch(st, &n);
+		pthread_mutex_unlock(&st->mu);
+		run_batch(st, list, n);
+		pthread_mutex_lock(&st->mu);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+int pt_store_start(struct pt_store *st)
+{
+	/* Take direct_mu first so a pt_store_exec running directly finishes first. */
+	pthread_mutex_lock(&st->direct_mu);
+	pthread_mutex_lock(&st->mu);
+	if (st->started || st->stopping) {
+		pthread_mutex_unlock(&st->mu);
+		pthread_mutex_unlock(&st->direct_mu);
+		return PT_ESTATE;
+	}
+	int rc = pthread_create(&st->thread, NULL, writer_main, st);
+	if (rc == 0)
+		st->started = 1;
+	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&st->direct_mu);
+	if (rc != 0) {
+		pt_log(PT_LOG_ERROR, "store_start_failed", "error=\"%s\"", strerror(rc));
+		return PT_ENOMEM;
+	}
+	return PT_OK;
+}
+
+int pt_store_submit(struct pt_store *st, struct pt_store_job *job)
+{
+	job->next = NULL;
+	job->rc = 0;
+	pthread_mutex_lock(&st->mu);
+	if (st->stopping) {
+		pthread_mutex_unlock(&st->mu);
+		return PT_ESTATE;
+	}
+	int was_empty = st->head == NULL;
+	if (was_empty)
+		st->head = job;
+	else
+		st->tail->next = job;
+	st->tail = job;
+	pthread_mutex_unlock(&st->mu);
+	if (was_empty)
+		pthread_cond_signal(&st->cv);
+	return PT_OK;
+}
+
+/* ---- pt_store_exec ---- */
+
+struct waiter {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int done;
+	int rc;
+	int (*fn)(sqlite3 *db, void *arg);
+	void *arg;
+};
+
+static int waiter_run(sqlite3 *db, void *arg)
+{
+	struct waiter *w = arg;
+	return w->fn(db, w->arg);
+}
+
+static void waiter_done(void *arg, int rc)
+{
+	struct waiter *w = arg;
+	pthread_mutex_lock(&w->mu);
+	w->rc = rc;
+	w->done = 1;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* BEGIN IMMEDIATE; fn; COMMIT on the calling thread (no writer running). */
+static int exec_direct(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	if (txn_step(st, ST_BEGIN) != PT_OK) {
+		pt_log(PT_LOG_ERROR, "store_begin_failed", "error=\"%s\"", sqlite3_errmsg(st->db));
+		return PT_EDB;
+	}
+	int rc = fn(st->db, arg);
+	reset_busy(st->db);
+	if (rc < 0) {
+		if (!sqlite3_get_autocommit(st->db))
+			txn_step(st, ST_ROLLBACK);
+		return rc;
+	}
+	if (sqlite3_get_autocommit(st->db) || txn_step(st, ST_COMMIT) != PT_OK) {
+		pt_log(PT_LOG_ERROR, "store_commit_failed", "error=\"%s\" jobs=1",
+		       sqlite3_errmsg(st->db));
+		if (!sqlite3_get_autocommit(st->db))
+			txn_step(st, ST_ROLLBACK);
+		atomic_fetch_add(&st->commit_failures, 1);
+		return PT_EDB;
+	}
+	atomic_fetch_add(&st->batches, 1);
+	atomic_fetch_add(&st->jobs, 1);
+	return rc;
+}
+
+int pt_store_exec(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), void *arg)
+{
+	pthread_mutex_lock(&st->mu);
+	int started = st->started, stopping = st->stopping;
+	int on_writer = started && pthread_equal(pthread_self(), st->thread);
+	pthread_mutex_unlock(&st->mu);
+
+	if (on_writer) {
+		/* From inside a job: already in its transaction. From a done()
+		 * callback (after the COMMIT): a transaction of its own. */
+		if (sqlite3_get_autocommit(st->db))
+			return exec_direct(st, fn, arg);
+		return fn(st->db, arg);
+	}
+	if (stopping)
+		return PT_ESTATE;
+	if (!started) {
+		/* Lock order: direct_mu before mu (as in pt_store_start). */
+		pthread_mutex_lock(&st->direct_mu);
+		pthread_mutex_lock(&st->mu);
+		started = st->started;
+		stopping = st->stopping;
+		pthread_mutex_unlock(&st->mu);
+		int rc = PT_ESTATE;
+		if (!started && !stopping)
+			rc = exec_direct(st, fn, arg);
+		pthread_mutex_unlock(&st->direct_mu);
+		if (started == 0 || stopping)
+			return rc;
+		/* the writer started meanwhile: go through it */
+	}
+
+	struct waiter w = { .done = 0, .rc = 0, .fn = fn, .arg = arg };
+	pthread_mutex_init(&w.mu, NULL);
+	pthread_cond_init(&w.cv, NULL);
+	struct pt_store_job job = { .run = waiter_run, .done = waiter_done, .arg = &w };
+	int rc = pt_store_submit(st, &job);
+	if (rc == PT_OK) {
+		pthread_mutex_lock(&w.mu);
+		while (!w.done)
+			pthread_cond_wait(&w.cv, &w.mu);
+		rc = w.rc;
+		pthread_mutex_unlock(&w.mu);
+	}
+	pthread_cond_destroy(&w.cv);
+	pthread_mutex_destroy(&w.mu);
+	return rc;
+}
+
+/* ---- closing and stats ---- */
+
+void pt_store_close(struct pt_store *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->mu);
+	st->stopping = 1;
+	int started = st->started;
+	pthread_mutex_unlock(&st->mu);
+	pthread_cond_signal(&st->cv);
+	if (started) {
+		pthread_join(st->thread, NULL);
+	} else {
+		/* Never started: run what was queued here. */
+		for (;;) {
+			pthread_mutex_lock(&st->mu);
+			uint64_t n = 0;
+			struct pt_store_job *list = st->head ? take_batch(st, &n) : NULL;
+			pthread_mutex_unlock(&st->mu);
+			if (list == NULL)
+				break;
+			pthread_mutex_lock(&st->direct_mu);
+			run_batch(st, list, n);
+			pthread_mutex_unlock(&st->direct_mu);
+		}
+	}
+	pthread_mutex_lock(&st->direct_mu);
+	sqlite3_exec(st->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	finalize_all(st->db);
+	if (sqlite3_close(st->db) != SQLITE_OK)
+		pt_log(PT_LOG_ERROR, "store_close_failed", "error=\"%s\"", sqlite3_errmsg(st->db));
+	pthread_mutex_unlock(&st->direct_mu);
+	pthread_cond_destroy(&st->cv);
+	pthread_mutex_destroy(&st->direct_mu);
+	pthread_mutex_destroy(&st->mu);
+	free(st);
+}
+
+void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
+{
+	out->jobs = atomic_load(&st->jobs);
+	out->batches = atomic_load(&st->batches);
+	out->commit_failures = atomic_load(&st->commit_failures);
+}

@@ -1,0 +1,119 @@
+-- ussd.lua - wrk script: full USSD complaint sessions over Africa's Talking.
+--
+-- Every request is one step of one session; no request is repeated. Sessions
+-- walk the complaint path recorded by prepare.mjs (steps.lua: the inputs and
+-- the exact screen of every step). Each session has a unique sessionId
+-- (thread, run salt, counter) and its own phone number.
+--
+-- wrk gives a script no connection identity (request()/response() do not say
+-- which connection they are for), so a session's steps cannot be spread over
+-- separate request() calls while several connections share a thread. Two modes:
+--   pipeline (default): request() returns the whole session as pipelined
+--     HTTP/1.1 requests on one connection. The server answers a connection's
+--     requests strictly in order, so each connection runs its sessions one
+--     after another, each step sent behind the previous one. wrk's latency is
+--     then per session (all its steps).
+--   step: one step per request(); only valid with one connection per thread
+--     (wrk -t N -c N), where the thread's state is the connection's. wrk's
+--     latency is then per step.
+-- Every answer is checked against the recorded screens: a final "END ..."
+-- screen with a ticket number counts as a completed ticket, anything
+-- unexpected counts as bad (run.sh fails the run when bad > 0).
+--
+-- Arguments (after --): STEPS_FILE MODE(pipeline|step) SALT(10-99) [novalidate]
+
+local threads = {}
+
+function setup(thread)
+	table.insert(threads, thread)
+	thread:set("tid", #threads)
+end
+
+local S, mode, salt, validate
+local expected = {}
+local bodies_tail = {} -- per step: the url-encoded "&text=..." part
+local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
+local counter = 0
+local step = 0 -- step mode: next step of the current session
+local sid, phone
+
+tickets = 0
+bad = 0
+responses = 0
+bad_sample = ""
+
+local function urlencode(s)
+	return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", string.byte(c)) end))
+end
+
+function init(args)
+	S = dofile(args[1])
+	mode = args[2] or "pipeline"
+	salt = tonumber(args[3] or "10")
+	validate = args[4] ~= "novalidate"
+	tid = wrk.thread:get("tid") or 1
+	local hist = {}
+	for i = 0, #S.inputs do
+		bodies_tail[i] = "&networkCode=51010&text=" .. urlencode(table.concat(hist, "*"))
+		if i < #S.inputs then hist[#hist + 1] = S.inputs[i + 1] end
+	end
+	for i = 1, #S.screens - 1 do expected[S.screens[i]] = true end
+end
+
+local function new_session()
+	counter = counter + 1
+	sid = string.format("bench-%d-%d-%d", salt, tid, counter)
+	-- +62 813 SS T CCCCCC: 14 digits, unique per run salt, thread and counter
+	phone = string.format("%%2B62813%02d%d%06d", salt % 100, tid % 10, counter % 1000000)
+end
+
+local function step_request(i)
+	local body = "sessionId=" .. sid .. "&serviceCode=%2A123%2A17%23&phoneNumber=" .. phone .. bodies_tail[i]
+	return wrk.format("POST", nil, headers, body)
+end
+
+function request()
+	if mode == "step" then
+		if step == 0 then new_session() end
+		local r = step_request(step)
+		step = step + 1
+		if step > #S.inputs then step = 0 end
+		return r
+	end
+	new_session()
+	local parts = {}
+	for i = 0, #S.inputs do parts[#parts + 1] = step_request(i) end
+	return table.concat(parts)
+end
+
+function response(status, hdrs, body)
+	responses = responses + 1
+	if not validate then return end
+	if status == 200 then
+		if expected[body] then return end
+		if body:sub(1, 4) == "END " and body:find("%d%d%d%d%-%d%d%d%d") then
+			tickets = tickets + 1
+			return
+		end
+	end
+	bad = bad + 1
+	if bad_sample == "" then bad_sample = status .. " " .. body:gsub("\n", "\\n") end
+end
+
+function done(summary, latency, requests)
+	local t, b, r, sample = 0, 0, 0, ""
+	for _, th in ipairs(threads) do
+		t = t + (th:get("tickets") or 0)
+		b = b + (th:get("bad") or 0)
+		r = r + (th:get("responses") or 0)
+		local s = th:get("bad_sample")
+		if sample == "" and s and s ~= "" then sample = s end
+	end
+	local e = summary.errors
+	io.write(string.format(
+		"BENCH_RESULT requests=%d duration_us=%d p50_us=%d p99_us=%d tickets=%d bad=%d responses=%d " ..
+		"err_connect=%d err_read=%d err_write=%d err_status=%d err_timeout=%d\n",
+		summary.requests, summary.duration, latency:percentile(50), latency:percentile(99), t, b, r,
+		e.connect, e.read, e.write, e.status, e.timeout))
+	if sample ~= "" then io.write("BENCH_BAD_SAMPLE " .. sample .. "\n") end
+end

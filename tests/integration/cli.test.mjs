@@ -1,0 +1,166 @@
+// cli.test.mjs - the command line: help, tickets list/show --json, simulate
+// with piped input, check-dialogs on the shipped and on broken dialogs.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import {
+	test, assert, eq, match, noMatch, ussdComplaint, cli, tmpDir, digits, phone, NIK_A, DESC, DIALOGS, TICKET_RE,
+	ticketRow, sql,
+} from './lib.mjs';
+
+test('cli: --help and every subcommand --help', async () => {
+	const r = cli(['--help']);
+	eq(r.code, 0, `pintu --help exit code (${r.stderr})`);
+	const text = r.stdout + r.stderr;
+	for (const sub of ['serve', 'tickets', 'simulate', 'check-dialogs']) {
+		match(text, new RegExp(sub), `--help mentions ${sub}`);
+		const s = cli([sub, '--help']);
+		eq(s.code, 0, `pintu ${sub} --help exit code (${s.stderr})`);
+		assert((s.stdout + s.stderr).length > 20, `pintu ${sub} --help prints usage`);
+	}
+	const bad = cli(['no-such-command']);
+	assert(bad.code !== 0, 'an unknown command fails');
+});
+
+test('cli: tickets list/show --json', async (t) => {
+	const h = await t.server();
+	const a = await ussdComplaint(h);
+	const b = await ussdComplaint(h, { subject: 'other' });
+	eq((await h.stop()).code, 0, 'server stopped');
+	const l = cli(['tickets', 'list', '--db', h.db, '--json']);
+	eq(l.code, 0, `list exit code (${l.stderr})`);
+	const list = JSON.parse(l.stdout);
+	assert(Array.isArray(list), 'list is an array');
+	eq(list.length, 2, 'two tickets');
+	const nums = list.map((x) => x.number).sort();
+	eq(JSON.stringify(nums), JSON.stringify([a.number, b.number].sort()), 'numbers as 4821-0937');
+	assert(!l.stdout.includes(NIK_A), 'list output must not contain the full NIK');
+	for (const ph of [a.ussd.phone, b.ussd.phone]) assert(!l.stdout.includes(ph.slice(3)), 'list output must not contain a full phone number');
+
+	const s = cli(['tickets', 'show', a.number, '--db', h.db, '--json']);
+	eq(s.code, 0, `show exit code (${s.stderr})`);
+	const o = JSON.parse(s.stdout);
+	eq(o.number, a.number, 'number');
+	eq(o.status, 'received', 'status');
+	eq(o.type, 'penyaluran', 'type');
+	eq(o.program, 'PKH', 'program');
+	eq(o.kecamatan, 'Sabangau', 'kecamatan');
+	eq(o.kelurahan, 'Kalampangan', 'kelurahan');
+	eq(o.channel, 'at-ussd', 'channel');
+	eq(o.nik_masked, '6271********0003', 'nik_masked');
+	eq(o.phone_masked, a.ussd.phone.slice(0, 6) + '****' + a.ussd.phone.slice(-4), 'phone_masked');
+	eq(o.description, DESC, 'description');
+	match(o.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$/, 'created_at ISO 8601');
+	assert(!s.stdout.includes(NIK_A), 'show never prints the full NIK');
+	assert(!s.stdout.includes(a.ussd.phone), 'show never prints the full phone');
+	// without dash too
+	const s2 = cli(['tickets', 'show', digits(a.number), '--db', h.db, '--json']);
+	eq(s2.code, 0, 'show by 8 digits');
+	eq(JSON.parse(s2.stdout).number, a.number, 'same ticket');
+	// unknown number
+	const s3 = cli(['tickets', 'show', '1234-5678', '--db', h.db, '--json']);
+	assert(s3.code !== 0, 'unknown ticket fails');
+});
+
+test('cli: simulate with piped input files a complaint', async (t) => {
+	// learn the inputs over HTTP, then replay them through the simulator
+	const h = await t.server();
+	const { ussd } = await ussdComplaint(h);
+	const dir = tmpDir();
+	t.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+	const db = path.join(dir, 'sim.db');
+	const ph = phone();
+	const r = cli(['simulate', '--channel', 'ussd', '--from', ph, '--db', db], { input: ussd.inputs.join('\n') + '\n' });
+	eq(r.code, 0, `simulate exit code (${r.stderr})`);
+	match(r.stdout, /Sampaikan pengaduan/i, 'prints the main menu');
+	match(r.stdout, /Nomor pengaduan/i, 'prints the final screen');
+	const m = TICKET_RE.exec(r.stdout.slice(r.stdout.search(/Nomor pengaduan/i)));
+	assert(m, 'a ticket number is printed');
+	const row = ticketRow(db, m[1]);
+	eq(row.phone, ph, 'simulated caller');
+	eq(row.nik, NIK_A, 'NIK');
+
+	// SMS simulation: a keyword answered
+	const r2 = cli(['simulate', '--channel', 'sms', '--from', ph, '--db', db], { input: 'MENU\n' });
+	eq(r2.code, 0, `simulate sms exit code (${r2.stderr})`);
+	match(r2.stdout, /Sampaikan pengaduan/i, 'sms main menu');
+	eq(sql(db, 'select count(*) as n from tickets')[0].n, 1, 'one ticket');
+});
+
+function copyDir(src, dst) {
+	fs.mkdirSync(dst, { recursive: true });
+	for (const f of fs.readdirSync(src)) {
+		const p = path.join(src, f);
+		if (fs.statSync(p).isDirectory()) copyDir(p, path.join(dst, f));
+		else fs.copyFileSync(p, path.join(dst, f));
+	}
+}
+
+/** A node with a string "next" field: {obj, node} or null (nodes keyed by name or listed with "id"). */
+function findNext(j) {
+	const nodes = j.nodes;
+	if (nodes && typeof nodes === 'object' && !Array.isArray(nodes)) {
+		for (const [k, n] of Object.entries(nodes)) if (n && typeof n.next === 'string') return { obj: n, node: k };
+	} else if (Array.isArray(nodes)) {
+		for (const n of nodes) if (n && typeof n.next === 'string') return { obj: n, node: n.id || n.name || '' };
+	}
+	const deep = (v) => {
+		if (!v || typeof v !== 'object') return null;
+		if (typeof v.next === 'string') return { obj: v, node: typeof v.id === 'string' ? v.id : '' };
+		for (const x of Object.values(v)) {
+			const r = deep(x);
+			if (r) return r;
+		}
+		return null;
+	};
+	return deep(j);
+}
+
+test('cli: check-dialogs passes on the shipped dialogs and names file/node/field of a broken one', async (t) => {
+	const ok = cli(['check-dialogs', DIALOGS]);
+	eq(ok.code, 0, `shipped dialogs pass (${ok.stdout}${ok.stderr})`);
+
+	const files = fs.readdirSync(DIALOGS).filter((f) => f.endsWith('.json')).sort();
+	assert(files.length > 0, 'dialog files exist');
+	// 1. a "next" target that does not exist
+	let broken = null;
+	for (const f of files) {
+		const j = JSON.parse(fs.readFileSync(path.join(DIALOGS, f), 'utf8'));
+		const r = findNext(j);
+		if (r) {
+			r.obj.next = 'nowhere.missing_node';
+			broken = { f, j, node: r.node };
+			break;
+		}
+	}
+	assert(broken, 'found a node with a "next" field to break');
+	const dir = tmpDir();
+	t.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+	const d1 = path.join(dir, 'd1');
+	copyDir(DIALOGS, d1);
+	fs.writeFileSync(path.join(d1, broken.f), JSON.stringify(broken.j, null, 2));
+	const r1 = cli(['check-dialogs', d1]);
+	assert(r1.code !== 0, 'a broken target fails');
+	const out1 = r1.stdout + r1.stderr;
+	match(out1, new RegExp(broken.f.replace('.', '\\.')), 'names the file');
+	match(out1, /next/, 'names the field');
+	match(out1, /nowhere\.missing_node/, 'names the bad target');
+	if (broken.node) assert(out1.includes(broken.node), `names the node ${broken.node}: ${out1}`);
+
+	// 2. a JSON syntax error
+	const d2 = path.join(dir, 'd2');
+	copyDir(DIALOGS, d2);
+	const txt = fs.readFileSync(path.join(d2, files[0]), 'utf8');
+	fs.writeFileSync(path.join(d2, files[0]), txt.slice(0, Math.floor(txt.length / 2)));
+	const r2 = cli(['check-dialogs', d2]);
+	assert(r2.code !== 0, 'a syntax error fails');
+	match(r2.stdout + r2.stderr, new RegExp(files[0].replace('.', '\\.')), 'names the file with the syntax error');
+
+	// 3. a server refuses to start with broken dialogs, naming the problem
+	const cfg = JSON.parse(fs.readFileSync(path.join(DIALOGS, '..', 'gateway', 'pintu.example.json'), 'utf8'));
+	cfg.dialogs = d1;
+	fs.writeFileSync(path.join(dir, 'c.json'), JSON.stringify(cfg));
+	const r3 = cli(['serve', '--config', path.join(dir, 'c.json'), '--db', path.join(dir, 'x.db'), '--listen', '127.0.0.1:0'], { timeout: 15000 });
+	assert(r3.code !== 0 && r3.code !== null, `serve with broken dialogs fails (code ${r3.code})`);
+	match(r3.stdout + r3.stderr, /nowhere\.missing_node/, 'serve names the problem');
+});

@@ -1,0 +1,149 @@
+// robust.test.mjs - HTTP errors and limits, invalid bytes, re-opening a
+// database, refusing a newer one, SIGTERM while requests are in flight.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import {
+	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, walk, complaintRules, ticketDone,
+	testConfig, sql, cli, tmpDir, digits, ticketRow, phone, uid, opt, TICKET_RE, checkUssd,
+} from './lib.mjs';
+
+test('http: health, 404, 405, 413, 400 and 403', async (t) => {
+	const h = await t.server({ config: testConfig({ maxBody: 4096 }) });
+	const hl = await h.request('GET', '/health');
+	eq(hl.status, 200, 'health');
+	eq(JSON.parse(hl.text).status, 'ok', 'health body');
+
+	eq((await h.request('GET', '/no/such/path')).status, 404, 'unknown path');
+	eq((await h.postForm('/webhooks/no-such-channel', { a: 'b' })).status, 404, 'unknown channel');
+	eq((await h.request('PUT', '/webhooks/at-ussd', 'x=1', { 'content-type': 'application/x-www-form-urlencoded' })).status, 405, 'PUT');
+	eq((await h.request('DELETE', '/webhooks/at-ussd')).status, 405, 'DELETE');
+
+	const ph = phone();
+	const big = new URLSearchParams({ sessionId: uid(), serviceCode: '*123#', phoneNumber: ph, networkCode: '1', text: 'x'.repeat(10000) }).toString();
+	const r413 = await h.postForm('/webhooks/at-ussd', big);
+	eq(r413.status, 413, 'body over max_body_bytes');
+
+	const r400 = await h.postForm('/webhooks/at-ussd', { sessionId: uid(), serviceCode: '*123#', networkCode: '1', text: '' });
+	eq(r400.status, 400, 'missing phoneNumber');
+	assert(r400.text.length > 0 && r400.text.length < 200, `short reason: ${JSON.stringify(r400.text)}`);
+	match(r400.text, /phoneNumber/, 'the reason names the field');
+
+	const bad = await h.postForm('/webhooks/at-ussd', { sessionId: uid(), serviceCode: '*123#', phoneNumber: 'abc', networkCode: '1', text: '' });
+	eq(bad.status, 400, 'invalid phoneNumber');
+
+	const json = await h.request('POST', '/webhooks/at-ussd', '{"sessionId":"x"}', { 'content-type': 'application/json' });
+	eq(json.status, 400, 'JSON where a form is expected');
+
+	const forb = await h.postForm('/webhooks/blocked', { sessionId: uid(), serviceCode: '*123#', phoneNumber: ph, networkCode: '1', text: '' });
+	eq(forb.status, 403, 'address outside allow_from');
+
+	// nothing of the refused requests was stored
+	eq(sql(h.db, `select count(*) as n from messages`)[0].n, 0, 'no message rows from refused requests');
+	// and the server still serves
+	const u = new AtUssd(h);
+	const s = await u.dial();
+	assert(opt(s.text, /Sampaikan pengaduan/i), 'still serving');
+});
+
+test('http: invalid UTF-8 bytes in text give 200 and no crash', async (t) => {
+	const h = await t.server();
+	const ph = phone();
+	const sid = uid('utf');
+	const base = `sessionId=${sid}&serviceCode=%2A123%23&phoneNumber=${encodeURIComponent(ph)}&networkCode=51010`;
+	const first = checkUssd(await h.postForm('/webhooks/at-ussd', `${base}&text=`));
+	assert(!first.end, 'first screen');
+	for (const bytes of ['%FF%FE', '%C3%28', '%E2%82', '%F0%9F%98', '%ED%A0%80', '%C0%AF', '1%00%FF']) {
+		const r = await h.postForm('/webhooks/at-ussd', `${base}&text=${bytes}`);
+		eq(r.status, 200, `USSD text ${bytes}`);
+		const s = checkUssd(r);
+		if (!s.end) match(s.text, /.+/, 'a screen');
+	}
+	const k = new KannelGet(h);
+	for (const bytes of ['%FF%FE', 'ADUAN%20%C3%28abc', 'CEK%20%E2%82', '%00']) {
+		const r = await h.request('GET', `/webhooks/kannel?sender=${encodeURIComponent(k.phone)}&to=1708&text=${bytes}&id=${uid('k')}`);
+		eq(r.status, 200, `kannel text ${bytes}`);
+		assert(!r.text.includes('\uFFFD\uFFFD\uFFFD'), 'no echo of garbage');
+	}
+	// raw invalid bytes in a Kannel post-url body
+	const r = await h.request('POST', `/webhooks/kannel?sender=${encodeURIComponent(k.phone)}&id=${uid('k')}`,
+		Buffer.from([0x41, 0x44, 0x55, 0x41, 0x4e, 0x20, 0xff, 0xc3, 0x28, 0x80]), { 'content-type': 'text/plain; charset="UTF-8"' });
+	eq(r.status, 200, 'kannel post-url invalid body');
+	eq((await h.request('GET', '/health')).status, 200, 'still healthy');
+});
+
+test('store: a database created by this binary is re-opened with its tickets', async (t) => {
+	const dir = tmpDir();
+	const db = path.join(dir, 'keep.db');
+	const h1 = await t.server({ dir, db });
+	const { number, ussd } = await ussdComplaint(h1);
+	const r1 = await h1.stop();
+	eq(r1.code, 0, 'first server exit code');
+	eq(sql(db, 'pragma user_version')[0].user_version, 1, 'user_version');
+	const h2 = await t.server({ dir, db });
+	// the ticket is there and its status can be checked
+	const u = new AtUssd(h2, { phone: ussd.phone });
+	const m = await u.dial();
+	await u.send(opt(m.text, /Cek status/i));
+	const s = await u.send(digits(number));
+	match(s.text, /Diterima/, 'status after re-open');
+	// a new ticket gets a different number
+	const b = await ussdComplaint(h2);
+	assert(b.number !== number, 'a new number');
+	eq(sql(db, 'select count(*) as n from tickets')[0].n, 2, 'two tickets');
+	const l = cli(['tickets', 'list', '--db', db, '--json']);
+	eq(l.code, 0, `tickets list after re-open: ${l.stderr}`);
+	eq(JSON.parse(l.stdout).length, 2, 'two tickets listed');
+});
+
+test('store: a database with user_version 99 is refused with a clear message', async (t) => {
+	const dir = tmpDir();
+	const db = path.join(dir, 'future.db');
+	execFileSync('sqlite3', [db, 'create table x(a); pragma user_version = 99;']);
+	const cfg = path.join(dir, 'c.json');
+	fs.writeFileSync(cfg, JSON.stringify(testConfig()));
+	const r = cli(['serve', '--config', cfg, '--db', db, '--listen', '127.0.0.1:0'], { timeout: 15000 });
+	assert(r.code !== 0 && r.code !== null, `serve must fail (code ${r.code}, signal ${r.signal})`);
+	match(r.stderr + r.stdout, /99/, 'names the version');
+	match(r.stderr + r.stdout, /newer|upgrade/i, 'says it is newer');
+	const l = cli(['tickets', 'list', '--db', db, '--json']);
+	assert(l.code !== 0, 'tickets list must fail too');
+	match(l.stderr, /newer|upgrade/i, 'tickets list message');
+	eq(sql(db, 'pragma user_version')[0].user_version, 99, 'the database is untouched');
+	t.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+});
+
+test('shutdown: SIGTERM while requests are in flight loses no acknowledged ticket', async (t) => {
+	const h = await t.server();
+	// learn the inputs of a full complaint once
+	const probe = await ussdComplaint(h);
+	const inputs = probe.ussd.inputs.slice();
+	const N = 40;
+	// bring N sessions to the last screen before the ticket
+	const sessions = [];
+	for (let i = 0; i < N; i++) sessions.push(new AtUssd(h));
+	await Promise.all(sessions.map(async (u) => {
+		await u.dial();
+		for (const x of inputs.slice(0, -1)) {
+			const s = await u.send(x);
+			assert(!s.end && !TICKET_RE.test(s.text), `replayed step must continue: ${s.text}`);
+		}
+	}));
+	// fire every final confirmation plus fresh dials, and SIGTERM while they run
+	const finals = sessions.map((u) => u.send(inputs.at(-1)).then((s) => ({ ok: true, s }), (e) => ({ ok: false, e })));
+	const dials = [];
+	for (let i = 0; i < 20; i++) dials.push(new AtUssd(h).dial().catch(() => null));
+	await new Promise((r) => setTimeout(r, 1));
+	h.child.kill('SIGTERM');
+	const results = await Promise.all(finals);
+	await Promise.all(dials);
+	const ex = await h.exit;
+	eq(ex.code, 0, 'exit code after SIGTERM');
+	const acked = results.filter((r) => r.ok && r.s.end && TICKET_RE.test(r.s.text)).map((r) => TICKET_RE.exec(r.s.text)[1]);
+	t.log(`acknowledged ${acked.length} of ${N}`);
+	for (const r of results) if (r.ok) assert(r.s.end && TICKET_RE.test(r.s.text), `an answered final step carries a ticket: ${r.s.text}`);
+	const numbers = new Set(sql(h.db, 'select number from tickets').map((x) => x.number));
+	for (const n of acked) assert(numbers.has(digits(n)), `acknowledged ticket ${n} is in the database`);
+	assert(numbers.has(digits(probe.number)), 'the probe ticket is in the database');
+});

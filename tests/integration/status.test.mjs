@@ -1,0 +1,95 @@
+// status.test.mjs - status checks: from the number that filed the complaint,
+// from another number (last 4 NIK digits asked), and a mistyped number.
+
+import {
+	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, opt, digits, NIK_A,
+} from './lib.mjs';
+
+const NOT_VALID = /tidak valid|bukan nomor|salah ketik|periksa kembali|not (a )?valid/i;
+
+/** Dial, choose "Cek status", type the number; returns the answer screen(s). */
+async function ussdStatus(u, number) {
+	const m = await u.dial();
+	const o = opt(m.text, /Cek status/i);
+	assert(o, `main menu offers "Cek status": ${m.text}`);
+	const ask = await u.send(o);
+	eq(ask.end, false, 'the number is asked');
+	match(ask.text, /nomor/i, 'asks for the number');
+	return u.send(number);
+}
+
+/** Change one digit of an 8-digit number (Damm detects every single-digit error). */
+function typo(number, pos = 3) {
+	const d = digits(number).split('');
+	d[pos] = String((Number(d[pos]) + 1) % 10);
+	return d.join('');
+}
+
+test('status: from the number that filed it, the label is shown', async (t) => {
+	const h = await t.server();
+	const { number, ussd } = await ussdComplaint(h);
+	const u = new AtUssd(h, { phone: ussd.phone });
+	const r = await ussdStatus(u, digits(number));
+	match(r.text, /Diterima/, 'status label');
+	assert(r.text.includes(number), `the answer names the ticket ${number}: ${r.text}`);
+	// with the dash and spaces it is the same ticket
+	const u2 = new AtUssd(h, { phone: ussd.phone });
+	const r2 = await ussdStatus(u2, ` ${number} `);
+	match(r2.text, /Diterima/, 'status label (dashed input)');
+	// by SMS from the same number
+	const k = new KannelGet(h, { phone: ussd.phone });
+	const s = await k.send(`CEK ${digits(number)}`);
+	match(s.text, /Diterima/, 'SMS CEK answer');
+	assert(s.text.includes(number), 'SMS CEK names the ticket');
+});
+
+test('status: from another number the last 4 NIK digits are asked', async (t) => {
+	const h = await t.server();
+	const { number } = await ussdComplaint(h, { nik: NIK_A });
+	const k = new KannelGet(h); // a different phone
+	const ask = await k.send(`CEK ${digits(number)}`);
+	match(ask.text, /4 angka terakhir NIK/i, 'asks the last 4 NIK digits');
+	noMatch(ask.text, /Diterima/, 'no status before the check');
+	const wrong = await k.send('9999');
+	match(wrong.text, /tidak cocok/i, 'wrong digits refused');
+	noMatch(wrong.text, /Diterima/, 'no status after wrong digits');
+	const ask2 = await k.send(`status ${number}`);
+	match(ask2.text, /4 angka terakhir NIK/i, 'asked again');
+	const right = await k.send(NIK_A.slice(-4));
+	match(right.text, /Diterima/, 'status after the right digits');
+	assert(right.text.includes(number), 'names the ticket');
+
+	// the same on USSD from yet another number
+	const u = new AtUssd(h);
+	const q = await ussdStatus(u, digits(number));
+	match(q.text, /4 angka terakhir NIK/i, 'USSD asks the last 4 NIK digits');
+	const bad = await u.send('1234');
+	match(bad.text, /tidak cocok/i, 'USSD wrong digits refused');
+	noMatch(bad.text, /Diterima/, 'USSD no status');
+});
+
+test('status: a mistyped number is "not valid", never someone else\'s ticket', async (t) => {
+	const h = await t.server();
+	const a = await ussdComplaint(h);
+	const b = await ussdComplaint(h);
+	for (const pos of [0, 3, 7]) {
+		const wrong = typo(a.number, pos);
+		const u = new AtUssd(h, { phone: a.ussd.phone });
+		const r = await ussdStatus(u, wrong);
+		match(r.text, NOT_VALID, `typo at ${pos} answered as not valid`);
+		noMatch(r.text, /Diterima/, 'no status label for a typo');
+		assert(!r.text.includes(b.number) && !r.text.includes(a.number), 'no ticket number revealed');
+		const k = new KannelGet(h, { phone: a.ussd.phone });
+		const s = await k.send(`CEK ${wrong}`);
+		match(s.text, NOT_VALID, `SMS typo at ${pos} answered as not valid`);
+		noMatch(s.text, /Diterima/, 'SMS no status');
+	}
+	// two swapped neighbours
+	const d = digits(a.number).split('');
+	if (d[1] !== d[2]) {
+		[d[1], d[2]] = [d[2], d[1]];
+		const k = new KannelGet(h, { phone: a.ussd.phone });
+		const s = await k.send(`CEK ${d.join('')}`);
+		match(s.text, NOT_VALID, 'swapped digits answered as not valid');
+	}
+});

@@ -1,0 +1,621 @@
+/*
+ * test_outbox.c - outbound rows, delivery reports, and the sender against a
+ * mock provider (libmicrohttpd on 127.0.0.1, scripted answers per recipient)
+ * through a fake adapter, so real adapters are not involved. Also the token
+ * bucket and the back-off schedule as plain functions.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pintu/common.h"
+#include "pintu/outbox.h"
+#include "pintu/store.h"
+#include "test.h"
+
+static char tmpdir[256];
+static struct pt_store *st;
+static sqlite3 *rdb;
+
+/* ---- helpers over the database ---- */
+
+struct row_view {
+	char status[16];
+	int attempts;
+	char provider_id[64];
+	char last_error[256];
+	int64_t next_attempt_ms, updated_ms;
+	int segments;
+	int has_next;
+};
+
+static int row_get(int64_t id, struct row_view *v)
+{
+	sqlite3_stmt *s = NULL;
+	int ok = 0;
+	memset(v, 0, sizeof(*v));
+	if (sqlite3_prepare_v2(rdb, "SELECT status, attempts, provider_id, last_error, "
+				    "next_attempt_ms, updated_ms, segments FROM messages WHERE id = ?1",
+			       -1, &s, NULL) != SQLITE_OK)
+		return 0;
+	sqlite3_bind_int64(s, 1, id);
+	if (sqlite3_step(s) == SQLITE_ROW) {
+		const unsigned char *t;
+		t = sqlite3_column_text(s, 0);
+		snprintf(v->status, sizeof(v->status), "%s", t ? (const char *)t : "");
+		v->attempts = sqlite3_column_int(s, 1);
+		t = sqlite3_column_text(s, 2);
+		snprintf(v->provider_id, sizeof(v->provider_id), "%s", t ? (const char *)t : "");
+		t = sqlite3_column_text(s, 3);
+		snprintf(v->last_error, sizeof(v->last_error), "%s", t ? (const char *)t : "");
+		v->has_next = sqlite3_column_type(s, 4) != SQLITE_NULL;
+		v->next_attempt_ms = sqlite3_column_int64(s, 4);
+		v->updated_ms = sqlite3_column_int64(s, 5);
+		v->segments = sqlite3_column_int(s, 6);
+		ok = 1;
+	}
+	sqlite3_finalize(s);
+	return ok;
+}
+
+static const char *status_of(int64_t id)
+{
+	static char buf[16];
+	struct row_view v;
+	if (!row_get(id, &v))
+		return "";
+	snprintf(buf, sizeof(buf), "%s", v.status);
+	return buf;
+}
+
+struct enq {
+	struct pt_outbox_item it;
+	int64_t id;
+	int make_sending; /* leave the row in 'sending', as a crash would */
+};
+
+static int enqueue_fn(sqlite3 *db, void *arg)
+{
+	struct enq *e = arg;
+	int rc = pt_outbox_enqueue(db, &e->it, &e->id);
+	if (rc != PT_OK || !e->make_sending)
+		return rc;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "UPDATE messages SET status = 'sending' WHERE id = %lld",
+		 (long long)e->id);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+static int64_t enqueue(const char *channel, const char *to, const char *text, int inline_sent,
+		       int make_sending)
+{
+	struct enq e = { .it = { .channel = channel, .to = to, .text = text,
+				 .inline_sent = inline_sent },
+			 .make_sending = make_sending };
+	if (pt_store_exec(st, enqueue_fn, &e) != PT_OK)
+		return -1;
+	return e.id;
+}
+
+struct report {
+	const char *channel;
+	int64_t out_id;
+	const char *pid;
+	enum pt_dlr dlr;
+	const char *reason;
+};
+static int report_fn(sqlite3 *db, void *arg)
+{
+	struct report *r = arg;
+	return pt_outbox_report(db, r->channel, r->out_id, r->pid, r->dlr, r->reason);
+}
+static int report(const char *channel, int64_t out_id, const char *pid, enum pt_dlr dlr,
+		  const char *reason)
+{
+	struct report r = { channel, out_id, pid, dlr, reason };
+	return pt_store_exec(st, report_fn, &r);
+}
+
+static int set_pid_fn(sqlite3 *db, void *arg)
+{
+	int64_t id = *(int64_t *)arg;
+	char sql[128];
+	snprintf(sql, sizeof(sql), "UPDATE messages SET provider_id = 'prov-b', status = 'sent' "
+				   "WHERE id = %lld", (long long)id);
+	return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- enqueue and reports ---- */
+
+PT_TEST(test_enqueue)
+{
+	struct row_view v;
+	char long_text[201];
+	memset(long_text, 'a', 200);
+	long_text[200] = '\0';
+	int64_t a = enqueue("fake-sms", "+6281300000001", "Tiket 4821-0937 diterima.", 0, 0);
+	int64_t b = enqueue("fake-sms", "+6281300000002", long_text, 0, 0);
+	int64_t c = enqueue("fake-sms", "+6281300000003", "inline", 1, 0);
+	PT_CHECK(a > 0 && b > a && c > b);
+	PT_CHECK(row_get(a, &v));
+	PT_CHECK_STR(v.status, "queued");
+	PT_CHECK_INT(v.attempts, 0);
+	PT_CHECK_INT(v.segments, 1);
+	PT_CHECK(v.has_next);
+	PT_CHECK(row_get(b, &v));
+	PT_CHECK_INT(v.segments, 2);
+	PT_CHECK(row_get(c, &v));
+	PT_CHECK_STR(v.status, "sent");
+	sqlite3_stmt *s = NULL;
+	sqlite3_prepare_v2(rdb, "SELECT direction, peer, body, channel, contact_id IS NULL FROM "
+				"messages WHERE id = ?1",
+			   -1, &s, NULL);
+	sqlite3_bind_int64(s, 1, a);
+	PT_CHECK(sqlite3_step(s) == SQLITE_ROW);
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 0), "out");
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 1), "+6281300000001");
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 2), "Tiket 4821-0937 diterima.");
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 3), "fake-sms");
+	PT_CHECK_INT(sqlite3_column_int(s, 4), 1);
+	sqlite3_finalize(s);
+	/* these rows are not for the sender tests: move them out of the queue */
+	PT_CHECK_INT(report("fake-sms", a, NULL, PT_DLR_FAILED, "test"), PT_OK);
+	PT_CHECK_INT(report("fake-sms", b, NULL, PT_DLR_FAILED, "test"), PT_OK);
+}
+
+PT_TEST(test_reports)
+{
+	struct row_view v;
+	int64_t a = enqueue("report-sms", "+6281400000001", "a", 0, 0);
+	int64_t b = enqueue("report-sms", "+6281400000002", "b", 0, 0);
+
+	/* by our id: sent -> delivered; late "sent"/"failed" never move it back */
+	PT_CHECK_INT(report("report-sms", a, NULL, PT_DLR_SENT, NULL), PT_OK);
+	PT_CHECK_STR(status_of(a), "sent");
+	PT_CHECK_INT(report("report-sms", a, NULL, PT_DLR_DELIVERED, NULL), PT_OK);
+	PT_CHECK_STR(status_of(a), "delivered");
+	PT_CHECK_INT(report("report-sms", a, NULL, PT_DLR_SENT, NULL), PT_OK);
+	PT_CHECK_STR(status_of(a), "delivered");
+	PT_CHECK_INT(report("report-sms", a, NULL, PT_DLR_FAILED, "late"), PT_OK);
+	PT_CHECK_STR(status_of(a), "delivered");
+
+	/* by provider id on the channel: failed with its reason, not undone by "sent" */
+	PT_CHECK_INT(pt_store_exec(st, set_pid_fn, &b), PT_OK);
+	PT_CHECK_INT(report("report-sms", 0, "prov-b", PT_DLR_FAILED, "EXPIRED"), PT_OK);
+	PT_CHECK(row_get(b, &v));
+	PT_CHECK_STR(v.status, "failed");
+	PT_CHECK_STR(v.last_error, "EXPIRED");
+	PT_CHECK_INT(report("report-sms", 0, "prov-b", PT_DLR_SENT, NULL), PT_OK);
+	PT_CHECK_STR(status_of(b), "failed");
+	/* the same provider id on another channel is another message */
+	PT_CHECK_INT(report("other-sms", 0, "prov-b", PT_DLR_DELIVERED, NULL), PT_ENOTFOUND);
+	PT_CHECK_INT(report("report-sms", 0, "nope", PT_DLR_DELIVERED, NULL), PT_ENOTFOUND);
+	PT_CHECK_INT(report("report-sms", 999999, NULL, PT_DLR_DELIVERED, NULL), PT_ENOTFOUND);
+	PT_CHECK_INT(report("report-sms", a, NULL, PT_DLR_NONE, NULL), PT_EINVAL);
+	PT_CHECK_INT(report("report-sms", 0, NULL, PT_DLR_SENT, NULL), PT_EINVAL);
+}
+
+/* ---- token bucket and back-off ---- */
+
+PT_TEST(test_bucket_backoff)
+{
+	struct pt_sender_rate r;
+	pt_sender_rate_init(&r, 10.0, 1.0, 1000);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 1000), 0);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 1000), 100);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 1050), 50);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 1100), 0);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 1100), 100);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 5000), 0); /* an idle while refills only to burst */
+	PT_CHECK(pt_sender_rate_take(&r, 5000) > 0);
+
+	pt_sender_rate_init(&r, 2.0, 3.0, 0);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 0);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 0);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 0);
+	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 500);
+
+	pt_sender_rate_init(&r, 0, 1.0, 0);
+	int unlimited = 1;
+	for (int i = 0; i < 1000; i++)
+		if (pt_sender_rate_take(&r, 0) != 0)
+			unlimited = 0;
+	PT_CHECK(unlimited);
+
+	struct pt_sender_opts o = { .base_backoff_ms = 100, .max_backoff_ms = 1000 };
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 1, 0), 100);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 2, 0), 200);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 3, 0), 400);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 4, 0), 800);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 5, 0), 1000);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 60, 0), 1000);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 1, 1.0), 120);
+	PT_CHECK_INT(pt_sender_backoff_ms(&o, 1, -1.0), 80);
+	PT_CHECK_INT(pt_sender_backoff_ms(NULL, 1, 0), 2000);
+	PT_CHECK_INT(pt_sender_backoff_ms(NULL, 30, 0), 600000);
+}
+
+/* ---- the mock provider ---- */
+
+#define SLOW_TO "+6281111111108"
+
+struct script {
+	const char *to;
+	int statuses[8];
+	int n;
+	int retry_after;
+	int next;
+};
+
+static struct script scripts[] = {
+	{ "+6281111111101", { 200 }, 1, 0, 0 },
+	{ "+6281111111102", { 500, 200 }, 2, 0, 0 },
+	{ "+6281111111103", { 400 }, 1, 0, 0 },
+	{ "+6281111111104", { 500 }, 1, 0, 0 },
+	{ "+6281111111105", { 503, 200 }, 2, 30, 0 },
+	{ "+6281111111106", { 200 }, 1, 0, 0 },
+	{ SLOW_TO, { -1 }, 1, 0, 0 }, /* answers 200 after 1.5 s */
+};
+
+struct rec {
+	char to[32];
+	char auth[64];
+	char xtest[16];
+	int status;
+	int64_t at_ms;
+};
+static struct rec recs[256];
+static int nrecs;
+static pthread_mutex_t mock_mu = PTHREAD_MUTEX_INITIALIZER;
+static int mock_port;
+
+struct body {
+	char buf[1024];
+	size_t len;
+};
+
+static void body_field(const char *body, const char *key, char *out, size_t cap)
+{
+	out[0] = '\0';
+	const char *p = strstr(body, key);
+	if (p == NULL)
+		return;
+	p += strlen(key);
+	size_t n = strcspn(p, "&");
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static enum MHD_Result mock_handler(void *cls, struct MHD_Connection *c, const char *url,
+				    const char *method, const char *version,
+				    const char *upload, size_t *upload_size, void **con_cls)
+{
+	(void)cls;
+	(void)url;
+	(void)method;
+	(void)version;
+	struct body *b = *con_cls;
+	if (b == NULL) {
+		b = calloc(1, sizeof(*b));
+		if (b == NULL)
+			return MHD_NO;
+		*con_cls = b;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		size_t room = sizeof(b->buf) - 1 - b->len;
+		size_t n = *upload_size < room ? *upload_size : room;
+		memcpy(b->buf + b->len, upload, n);
+		b->len += n;
+		b->buf[b->len] = '\0';
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	char to[32], id[32], reply[64];
+	body_field(b->buf, "to=", to, sizeof(to));
+	body_field(b->buf, "id=", id, sizeof(id));
+	int status = 200, retry_after = 0; /* no script: accept */
+	pthread_mutex_lock(&mock_mu);
+	for (size_t i = 0; i < PT_ARRAY_LEN(scripts); i++) {
+		struct script *s = &scripts[i];
+		if (strcmp(s->to, to) != 0)
+			continue;
+		status = s->statuses[s->next < s->n ? s->next : s->n - 1];
+		s->next++;
+		retry_after = s->retry_after;
+	}
+	if (nrecs < (int)PT_ARRAY_LEN(recs)) {
+		struct rec *r = &recs[nrecs++];
+		snprintf(r->to, sizeof(r->to), "%s", to);
+		const char *a = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		const char *x = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Test");
+		snprintf(r->auth, sizeof(r->auth), "%s", a ? a : "");
+		snprintf(r->xtest, sizeof(r->xtest), "%s", x ? x : "");
+		r->status = status;
+		r->at_ms = mono_ms();
+	}
+	pthread_mutex_unlock(&mock_mu);
+	if (status == -1) {
+		usleep(1500 * 1000);
+		status = 200;
+	}
+	if (status == 200)
+		snprintf(reply, sizeof(reply), "pid-%s", id);
+	else
+		snprintf(reply, sizeof(reply), "error %d", status);
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(reply), reply,
+								     MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (retry_after > 0 && (status == 503 || status == 429)) {
+		char ra[16];
+		snprintf(ra, sizeof(ra), "%d", retry_after);
+		MHD_add_response_header(resp, "Retry-After", ra);
+	}
+	enum MHD_Result ret = MHD_queue_response(c, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+static void mock_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			   enum MHD_RequestTerminationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)toe;
+	free(*con_cls);
+	*con_cls = NULL;
+}
+
+static int requests_to(const char *to)
+{
+	int n = 0;
+	pthread_mutex_lock(&mock_mu);
+	for (int i = 0; i < nrecs; i++)
+		if (strcmp(recs[i].to, to) == 0)
+			n++;
+	pthread_mutex_unlock(&mock_mu);
+	return n;
+}
+
+/* ---- the fake adapter ---- */
+
+static int fake_build(const void *conf, const struct pt_outmsg *m, struct pt_outreq *out)
+{
+	(void)conf;
+	/* "+6281111111107" goes to a closed port: a transport error */
+	int port = strcmp(m->to, "+6281111111107") == 0 ? 1 : mock_port;
+	snprintf(out->method, sizeof(out->method), "POST");
+	snprintf(out->url, sizeof(out->url), "http://127.0.0.1:%d/send", port);
+	snprintf(out->content_type, sizeof(out->content_type), "application/x-www-form-urlencoded");
+	int n = snprintf(out->body, sizeof(out->body), "id=%lld&to=%s&len=%zu", (long long)m->id,
+			 m->to, m->text_len);
+	out->body_len = (size_t)n;
+	snprintf(out->headers[0], sizeof(out->headers[0]), "X-Test: yes");
+	out->nheaders = 1;
+	snprintf(out->userpwd, sizeof(out->userpwd), "user:pass");
+	return PT_OK;
+}
+
+static int fake_parse(const void *conf, long http_status, const char *body, size_t len,
+		      char *provider_id, size_t idcap, char *err, size_t errlen)
+{
+	(void)conf;
+	(void)len;
+	if (http_status == 200) {
+		snprintf(provider_id, idcap, "%s", body);
+		return PT_SEND_OK;
+	}
+	snprintf(err, errlen, "http %ld: %s", http_status, body);
+	if (http_status >= 500 || http_status == 429)
+		return PT_SEND_RETRY;
+	return PT_SEND_FAIL;
+}
+
+static const struct pt_adapter fake_adapter = {
+	.type = "fake",
+	.kind = PT_CHAN_SMS,
+	.build_send = fake_build,
+	.parse_send = fake_parse,
+};
+
+/* Poll (bounded: 10 s) until every listed row has its expected status. */
+struct expect {
+	int64_t id;
+	const char *status;
+	int min_attempts;
+};
+static int wait_for(const struct expect *e, int n)
+{
+	for (int round = 0; round < 1000; round++) {
+		int all = 1;
+		for (int i = 0; i < n && all; i++) {
+			struct row_view v;
+			if (!row_get(e[i].id, &v) || strcmp(v.status, e[i].status) != 0 ||
+			    v.attempts < e[i].min_attempts)
+				all = 0;
+		}
+		if (all)
+			return 1;
+		usleep(10000);
+	}
+	for (int i = 0; i < n; i++) {
+		struct row_view v;
+		if (!row_get(e[i].id, &v) || strcmp(v.status, e[i].status) != 0 ||
+		    v.attempts < e[i].min_attempts)
+			fprintf(stderr, "row %lld: status %s attempts %d, want %s %d\n",
+				(long long)e[i].id, v.status, v.attempts, e[i].status,
+				e[i].min_attempts);
+	}
+	return 0;
+}
+
+PT_TEST(test_sender)
+{
+	struct row_view v;
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = 0; /* the kernel picks; MHD tells us below */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+		mock_handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, mock_completed, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	PT_CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	mock_port = info ? info->port : 0;
+	PT_CHECK(mock_port > 0);
+
+	int64_t r1 = enqueue("fake-sms", "+6281111111101", "Tiket Anda 4821-0937 diterima.", 0, 0);
+	int64_t r2 = enqueue("fake-sms", "+6281111111102", "retry then ok", 0, 0);
+	int64_t r3 = enqueue("fake-sms", "+6281111111103", "bad request", 0, 0);
+	int64_t r4 = enqueue("fake-sms", "+6281111111104", "always 500", 0, 0);
+	int64_t r5 = enqueue("fake-sms", "+6281111111105", "retry-after", 0, 0);
+	int64_t r6 = enqueue("fake-sms", "+6281111111106", "left sending", 0, 1);
+	int64_t r7 = enqueue("fake-sms", "+6281111111107", "closed port", 0, 0);
+	int64_t q1 = enqueue("rated-sms", "+6281111111201", "rate 1", 0, 0);
+	int64_t q2 = enqueue("rated-sms", "+6281111111202", "rate 2", 0, 0);
+	int64_t q3 = enqueue("rated-sms", "+6281111111203", "rate 3", 0, 0);
+	int64_t other = enqueue("no-such-channel", "+6281111111301", "not ours", 0, 0);
+	PT_CHECK_STR(status_of(r6), "sending"); /* as a crash would leave it */
+
+	struct pt_sender_channel chans[] = {
+		{ .name = "fake-sms", .adapter = &fake_adapter },
+		{ .name = "rated-sms", .adapter = &fake_adapter, .rate_per_s = 20 },
+	};
+	struct pt_sender_opts opts = { .max_attempts = 3, .base_backoff_ms = 50,
+				       .max_backoff_ms = 200, .timeout_ms = 3000 };
+	struct pt_sender *s = pt_sender_start(st, chans, 2, &opts);
+	PT_CHECK(s != NULL);
+	if (s == NULL) {
+		MHD_stop_daemon(d);
+		return;
+	}
+	pt_sender_wake(s);
+
+	struct expect want[] = {
+		{ r1, "sent", 1 },   { r2, "sent", 2 },   { r3, "failed", 1 }, { r4, "dead", 3 },
+		{ r5, "queued", 1 }, { r6, "sent", 1 },   { r7, "dead", 3 },   { q1, "sent", 1 },
+		{ q2, "sent", 1 },   { q3, "sent", 1 },
+	};
+	PT_CHECK(wait_for(want, (int)PT_ARRAY_LEN(want)));
+
+	PT_CHECK(row_get(r1, &v));
+	char pid[32];
+	snprintf(pid, sizeof(pid), "pid-%lld", (long long)r1);
+	PT_CHECK_STR(v.provider_id, pid);
+	PT_CHECK_INT(v.attempts, 1);
+	PT_CHECK(!v.has_next);
+	PT_CHECK_STR(v.last_error, "");
+	PT_CHECK(row_get(r2, &v));
+	PT_CHECK_INT(v.attempts, 2);
+	PT_CHECK_INT(requests_to("+6281111111102"), 2);
+	PT_CHECK(row_get(r3, &v));
+	PT_CHECK_INT(v.attempts, 1);
+	PT_CHECK(strstr(v.last_error, "400") != NULL);
+	PT_CHECK_INT(requests_to("+6281111111103"), 1);
+	PT_CHECK(row_get(r4, &v));
+	PT_CHECK_INT(v.attempts, 3);
+	PT_CHECK(strstr(v.last_error, "500") != NULL);
+	PT_CHECK_INT(requests_to("+6281111111104"), 3);
+	PT_CHECK(row_get(r5, &v));
+	PT_CHECK_INT(v.attempts, 1);
+	PT_CHECK(v.next_attempt_ms - v.updated_ms >= 29000); /* Retry-After: 30 beats 50 ms */
+	PT_CHECK_INT(requests_to("+6281111111105"), 1);
+	PT_CHECK(row_get(r6, &v));
+	PT_CHECK_INT(v.attempts, 1);
+	PT_CHECK(row_get(r7, &v));
+	PT_CHECK(strstr(v.last_error, "transport") != NULL);
+	PT_CHECK_STR(status_of(other), "queued"); /* a channel the sender does not serve */
+
+	/* what the provider saw: basic auth and the adapter's header */
+	pthread_mutex_lock(&mock_mu);
+	int auth_ok = nrecs > 0, xtest_ok = nrecs > 0;
+	for (int i = 0; i < nrecs; i++) {
+		if (strcmp(recs[i].auth, "Basic dXNlcjpwYXNz") != 0)
+			auth_ok = 0;
+		if (strcmp(recs[i].xtest, "yes") != 0)
+			xtest_ok = 0;
+	}
+	/* rate limit: 20/s with burst 1 spaces requests about 50 ms apart */
+	int64_t rated[3];
+	int nr = 0;
+	for (int i = 0; i < nrecs && nr < 3; i++)
+		if (strncmp(recs[i].to, "+62811111112", 12) == 0)
+			rated[nr++] = recs[i].at_ms;
+	pthread_mutex_unlock(&mock_mu);
+	PT_CHECK(auth_ok);
+	PT_CHECK(xtest_ok);
+	PT_CHECK_INT(nr, 3);
+	if (nr == 3) {
+		PT_CHECK(rated[1] - rated[0] >= 40);
+		PT_CHECK(rated[2] - rated[1] >= 40);
+	}
+
+	/* Stopping abandons a request in flight and queues its row again. */
+	int64_t r8 = enqueue("fake-sms", SLOW_TO, "slow provider", 0, 0);
+	pt_sender_wake(s);
+	for (int i = 0; i < 1000 && requests_to(SLOW_TO) == 0; i++)
+		usleep(10000);
+	PT_CHECK_INT(requests_to(SLOW_TO), 1);
+	pt_sender_stop(s);
+	PT_CHECK(row_get(r8, &v));
+	PT_CHECK_STR(v.status, "queued");
+	PT_CHECK_INT(v.attempts, 1);
+	PT_CHECK_STR(v.last_error, "interrupted by shutdown");
+
+	/* delivery reports on a row the sender sent */
+	PT_CHECK_INT(report("fake-sms", 0, pid, PT_DLR_DELIVERED, NULL), PT_OK);
+	PT_CHECK_STR(status_of(r1), "delivered");
+	PT_CHECK_INT(report("fake-sms", 0, pid, PT_DLR_SENT, NULL), PT_OK);
+	PT_CHECK_STR(status_of(r1), "delivered");
+	MHD_stop_daemon(d);
+}
+
+int main(void)
+{
+	char path[512], err[256] = "";
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pt_test_outbox_XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	pt_log_set_level(PT_LOG_ERROR);
+	snprintf(path, sizeof(path), "%s/outbox.db", tmpdir);
+	st = pt_store_open(path, err, sizeof(err));
+	if (st == NULL) {
+		fprintf(stderr, "open: %s\n", err);
+		return 1;
+	}
+	pt_store_start(st);
+	rdb = pt_store_open_reader(st);
+	PT_RUN(test_enqueue);
+	PT_RUN(test_reports);
+	PT_RUN(test_bucket_backoff);
+	PT_RUN(test_sender);
+	sqlite3_close(rdb);
+	pt_store_close(st);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return PT_DONE();
+}

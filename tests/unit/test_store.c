@@ -1,0 +1,454 @@
+/*
+ * test_store.c - open/migrate, version refusal, WAL, the writer's group commit
+ * and per-job savepoints, commit failure, pt_store_exec with and without the
+ * writer.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pintu/common.h"
+#include "pintu/store.h"
+#include "test.h"
+
+static char tmpdir[256];
+
+static void db_path(char *out, size_t cap, const char *name)
+{
+	snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+static long long scalar(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return v;
+}
+
+static int insert_contact(sqlite3 *db, const char *phone)
+{
+	sqlite3_stmt *s = pt_store_stmt(db, "INSERT INTO contacts (phone, created_ms, updated_ms) "
+					    "VALUES (?1, 1, 1)");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_text(s, 1, phone, -1, SQLITE_TRANSIENT);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
+static long long count_phone(sqlite3 *db, const char *phone)
+{
+	sqlite3_stmt *s = NULL;
+	long long v = -1;
+	if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM contacts WHERE phone = ?1", -1, &s, NULL) ==
+	    SQLITE_OK) {
+		sqlite3_bind_text(s, 1, phone, -1, SQLITE_STATIC);
+		if (sqlite3_step(s) == SQLITE_ROW)
+			v = sqlite3_column_int64(s, 0);
+	}
+	sqlite3_finalize(s);
+	return v;
+}
+
+PT_TEST(test_fresh_and_reopen)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "a/b/fresh.db"); /* parents do not exist yet */
+	struct pt_store *st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL) {
+		fprintf(stderr, "open: %s\n", err);
+		return;
+	}
+	PT_CHECK_STR(pt_store_path(st), path);
+	sqlite3 *r = pt_store_open_reader(st);
+	PT_CHECK(r != NULL);
+	PT_CHECK_INT(scalar(r, "PRAGMA user_version"), 1);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN "
+			       "('contacts','sessions','tickets','ticket_events','messages')"),
+		     5);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN "
+			       "('tickets_status','tickets_contact','ticket_events_ticket',"
+			       "'messages_provider','messages_reply','messages_due')"),
+		     6);
+	sqlite3_stmt *s = NULL;
+	sqlite3_prepare_v2(r, "PRAGMA journal_mode", -1, &s, NULL);
+	PT_CHECK(sqlite3_step(s) == SQLITE_ROW);
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 0), "wal");
+	sqlite3_finalize(s);
+	PT_CHECK_INT(scalar(r, "PRAGMA foreign_keys"), 1);
+	sqlite3_close(r);
+	pt_store_close(st);
+
+	/* Reopen: nothing to migrate, nothing broken. */
+	st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	r = pt_store_open_reader(st);
+	PT_CHECK_INT(scalar(r, "PRAGMA user_version"), 1);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"), 5);
+	sqlite3_close(r);
+	pt_store_close(st);
+}
+
+PT_TEST(test_newer_refused)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "newer.db");
+	sqlite3 *db = NULL;
+	PT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	PT_CHECK(sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+	struct pt_store *st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st == NULL);
+	PT_CHECK_STR(err, "database schema version 99 is newer than this pintu (knows up to 1); "
+			  "upgrade pintu");
+	pt_store_close(st);
+	/* and the file is untouched */
+	PT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	PT_CHECK_INT(scalar(db, "PRAGMA user_version"), 99);
+	PT_CHECK_INT(scalar(db, "SELECT COUNT(*) FROM sqlite_master"), 0);
+	sqlite3_close(db);
+}
+
+/* ---- many submitters ---- */
+
+#define THREADS 64
+#define PER_THREAD 500
+
+struct sub {
+	int thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int pending;
+	_Atomic int done_count[PER_THREAD];
+	int rc[PER_THREAD];
+};
+
+struct sub_job {
+	struct pt_store_job job;
+	struct sub *sub;
+	int i;
+};
+
+static int sub_run(sqlite3 *db, void *arg)
+{
+	struct sub_job *j = arg;
+	char phone[32];
+	snprintf(phone, sizeof(phone), "+62%03d%06d", j->sub->thread, j->i);
+	return insert_contact(db, phone);
+}
+
+static void sub_done(void *arg, int rc)
+{
+	struct sub_job *j = arg;
+	struct sub *s = j->sub;
+	atomic_fetch_add(&s->done_count[j->i], 1);
+	s->rc[j->i] = rc;
+	pthread_mutex_lock(&s->mu);
+	s->pending--;
+	pthread_cond_signal(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static struct pt_store *g_st;
+
+/* Each thread keeps a few jobs in flight, like a connection pool would. */
+static void *submitter(void *arg)
+{
+	struct sub *s = arg;
+	struct sub_job *jobs = calloc(PER_THREAD, sizeof(*jobs));
+	for (int i = 0; i < PER_THREAD; i++) {
+		jobs[i].sub = s;
+		jobs[i].i = i;
+		jobs[i].job.run = sub_run;
+		jobs[i].job.done = sub_done;
+		jobs[i].job.arg = &jobs[i];
+		pthread_mutex_lock(&s->mu);
+		while (s->pending >= 4)
+			pthread_cond_wait(&s->cv, &s->mu);
+		s->pending++;
+		pthread_mutex_unlock(&s->mu);
+		if (pt_store_submit(g_st, &jobs[i].job) != PT_OK) {
+			pthread_mutex_lock(&s->mu);
+			s->pending--;
+			pthread_mutex_unlock(&s->mu);
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	while (s->pending > 0)
+		pthread_cond_wait(&s->cv, &s->mu);
+	pthread_mutex_unlock(&s->mu);
+	free(jobs);
+	return NULL;
+}
+
+PT_TEST(test_group_commit)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "group.db");
+	g_st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(g_st != NULL);
+	if (g_st == NULL)
+		return;
+	PT_CHECK_INT(pt_store_start(g_st), PT_OK);
+	PT_CHECK_INT(pt_store_start(g_st), PT_ESTATE);
+	static struct sub subs[THREADS];
+	pthread_t th[THREADS];
+	for (int t = 0; t < THREADS; t++) {
+		subs[t].thread = t;
+		pthread_mutex_init(&subs[t].mu, NULL);
+		pthread_cond_init(&subs[t].cv, NULL);
+		pthread_create(&th[t], NULL, submitter, &subs[t]);
+	}
+	for (int t = 0; t < THREADS; t++)
+		pthread_join(th[t], NULL);
+	int once = 1, ok = 1;
+	for (int t = 0; t < THREADS; t++) {
+		for (int i = 0; i < PER_THREAD; i++) {
+			if (atomic_load(&subs[t].done_count[i]) != 1)
+				once = 0;
+			if (subs[t].rc[i] != 0)
+				ok = 0;
+		}
+	}
+	PT_CHECK(once);
+	PT_CHECK(ok);
+	struct pt_store_stats stats;
+	pt_store_stats(g_st, &stats);
+	PT_CHECK_INT(stats.jobs, THREADS * PER_THREAD);
+	PT_CHECK(stats.batches > 0);
+	PT_CHECK(stats.batches < stats.jobs);
+	PT_CHECK_INT(stats.commit_failures, 0);
+	fprintf(stderr, "group commit: %llu jobs in %llu batches\n", (unsigned long long)stats.jobs,
+	       (unsigned long long)stats.batches);
+	sqlite3 *r = pt_store_open_reader(g_st);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM contacts"), THREADS * PER_THREAD);
+	PT_CHECK_INT(count_phone(r, "+62063000499"), 1);
+	sqlite3_close(r);
+	pt_store_close(g_st);
+	for (int t = 0; t < THREADS; t++) {
+		pthread_mutex_destroy(&subs[t].mu);
+		pthread_cond_destroy(&subs[t].cv);
+	}
+}
+
+/* ---- one failing job, commit failure ---- */
+
+struct rec_job {
+	struct pt_store_job job;
+	const char *phone;
+	int fail;       /* 1: return PT_EDB after inserting; 2: deferred FK violation */
+	int rc, calls, order;
+};
+static int order_seq;
+static pthread_mutex_t rec_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rec_cv = PTHREAD_COND_INITIALIZER;
+
+/* Wait until j's done() ran (no sleeping, no time limit: done() must come). */
+static void rec_wait(struct rec_job *j)
+{
+	pthread_mutex_lock(&rec_mu);
+	while (j->calls == 0)
+		pthread_cond_wait(&rec_cv, &rec_mu);
+	pthread_mutex_unlock(&rec_mu);
+}
+
+static int rec_run(sqlite3 *db, void *arg)
+{
+	struct rec_job *j = arg;
+	if (j->fail == 2) {
+		if (sqlite3_exec(db, "PRAGMA defer_foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)
+			return PT_EDB;
+		return sqlite3_exec(db, "INSERT INTO sessions (contact_id, channel, state, "
+					"updated_ms) VALUES (987654, 'x', '{}', 1)",
+				    NULL, NULL, NULL) == SQLITE_OK
+			       ? PT_OK
+			       : PT_EDB;
+	}
+	int rc = insert_contact(db, j->phone);
+	if (rc != PT_OK)
+		return rc;
+	return j->fail ? PT_EDB : 3;
+}
+
+static void rec_done(void *arg, int rc)
+{
+	struct rec_job *j = arg;
+	pthread_mutex_lock(&rec_mu);
+	j->rc = rc;
+	j->calls++;
+	j->order = ++order_seq;
+	pthread_cond_broadcast(&rec_cv);
+	pthread_mutex_unlock(&rec_mu);
+}
+
+static _Atomic int rollbacks;
+static void on_rb(void *ctx)
+{
+	(void)ctx;
+	rollbacks++;
+}
+
+PT_TEST(test_savepoints_and_commit_failure)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "savepoint.db");
+	struct pt_store *st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	pt_store_on_rollback(st, on_rb, NULL);
+
+	/* Queued before start: one batch, in order. */
+	struct rec_job a = { .job = { .run = rec_run, .done = rec_done }, .phone = "+6281100000001" };
+	struct rec_job b = { .job = { .run = rec_run, .done = rec_done }, .phone = "+6281100000002",
+			     .fail = 1 };
+	struct rec_job c = { .job = { .run = rec_run, .done = rec_done }, .phone = "+6281100000003" };
+	a.job.arg = &a;
+	b.job.arg = &b;
+	c.job.arg = &c;
+	PT_CHECK_INT(pt_store_submit(st, &a.job), PT_OK);
+	PT_CHECK_INT(pt_store_submit(st, &b.job), PT_OK);
+	PT_CHECK_INT(pt_store_submit(st, &c.job), PT_OK);
+	PT_CHECK_INT(pt_store_start(st), PT_OK);
+	sqlite3 *r = pt_store_open_reader(st);
+	rec_wait(&c);
+	PT_CHECK_INT(a.calls, 1);
+	PT_CHECK_INT(b.calls, 1);
+	PT_CHECK_INT(c.calls, 1);
+	PT_CHECK_INT(a.rc, 3);
+	PT_CHECK_INT(b.rc, PT_EDB);
+	PT_CHECK_INT(c.rc, 3);
+	PT_CHECK(a.order < b.order && b.order < c.order);
+	PT_CHECK_INT(count_phone(r, "+6281100000001"), 1);
+	PT_CHECK_INT(count_phone(r, "+6281100000002"), 0);
+	PT_CHECK_INT(count_phone(r, "+6281100000003"), 1);
+	struct pt_store_stats stats;
+	pt_store_stats(st, &stats);
+	PT_CHECK_INT(stats.batches, 1);
+	PT_CHECK_INT(stats.jobs, 3);
+
+	/* A commit that fails (deferred foreign key): the whole batch is undone. */
+	pt_store_close(st);
+	st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL) {
+		sqlite3_close(r);
+		return;
+	}
+	pt_store_on_rollback(st, on_rb, NULL);
+	struct rec_job d = { .job = { .run = rec_run, .done = rec_done }, .phone = "+6281100000004" };
+	struct rec_job e = { .job = { .run = rec_run, .done = rec_done }, .fail = 2 };
+	d.job.arg = &d;
+	e.job.arg = &e;
+	PT_CHECK_INT(pt_store_submit(st, &d.job), PT_OK);
+	PT_CHECK_INT(pt_store_submit(st, &e.job), PT_OK);
+	PT_CHECK_INT(pt_store_start(st), PT_OK);
+	rec_wait(&e);
+	PT_CHECK_INT(d.rc, PT_EDB);
+	PT_CHECK_INT(e.rc, PT_EDB);
+	PT_CHECK_INT(rollbacks, 1);
+	PT_CHECK_INT(count_phone(r, "+6281100000004"), 0);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sessions"), 0);
+	pt_store_stats(st, &stats);
+	PT_CHECK_INT(stats.commit_failures, 1);
+	/* and the writer carries on */
+	struct rec_job f = { .job = { .run = rec_run, .done = rec_done }, .phone = "+6281100000005" };
+	f.job.arg = &f;
+	PT_CHECK_INT(pt_store_submit(st, &f.job), PT_OK);
+	pt_store_close(st); /* drains f */
+	PT_CHECK_INT(f.calls, 1);
+	PT_CHECK_INT(f.rc, 3);
+	PT_CHECK_INT(count_phone(r, "+6281100000005"), 1);
+	sqlite3_close(r);
+}
+
+/* ---- pt_store_exec ---- */
+
+static int exec_fn(sqlite3 *db, void *arg)
+{
+	const char *phone = arg;
+	int rc = insert_contact(db, phone);
+	if (rc != PT_OK)
+		return rc;
+	return strcmp(phone, "+6281200000009") == 0 ? PT_EINVAL : 7;
+}
+
+static int stmt_fn(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	sqlite3_stmt *a = pt_store_stmt(db, "SELECT 1");
+	sqlite3_stmt *b = pt_store_stmt(db, "SELECT 1");
+	sqlite3_stmt *c = pt_store_stmt(db, "SELECT 2");
+	return a != NULL && a == b && c != NULL && c != a ? PT_OK : PT_EINVAL;
+}
+
+static struct pt_store *nest_st;
+static int nest_rc;
+static int nested_fn(sqlite3 *db, void *arg)
+{
+	(void)db;
+	/* pt_store_exec from inside a job runs in the job's transaction */
+	nest_rc = pt_store_exec(nest_st, exec_fn, arg);
+	return nest_rc < 0 ? nest_rc : PT_OK;
+}
+
+PT_TEST(test_exec)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "exec.db");
+	struct pt_store *st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	sqlite3 *r = pt_store_open_reader(st);
+	/* without the writer */
+	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000001"), 7);
+	PT_CHECK_INT(count_phone(r, "+6281200000001"), 1);
+	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000009"), PT_EINVAL);
+	PT_CHECK_INT(count_phone(r, "+6281200000009"), 0);
+	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000001"), PT_EDB); /* UNIQUE */
+	PT_CHECK_INT(pt_store_exec(st, stmt_fn, NULL), PT_OK);
+	/* with the writer */
+	PT_CHECK_INT(pt_store_start(st), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000002"), 7);
+	PT_CHECK_INT(count_phone(r, "+6281200000002"), 1);
+	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000009"), PT_EINVAL);
+	PT_CHECK_INT(count_phone(r, "+6281200000009"), 0);
+	PT_CHECK_INT(pt_store_exec(st, stmt_fn, NULL), PT_OK);
+	nest_st = st;
+	PT_CHECK_INT(pt_store_exec(st, nested_fn, "+6281200000003"), PT_OK);
+	PT_CHECK_INT(nest_rc, 7);
+	PT_CHECK_INT(count_phone(r, "+6281200000003"), 1);
+	sqlite3_close(r);
+	pt_store_close(st);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pt_test_store_XXXXXX");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	pt_log_set_level(PT_LOG_ERROR);
+	PT_RUN(test_fresh_and_reopen);
+	PT_RUN(test_newer_refused);
+	PT_RUN(test_group_commit);
+	PT_RUN(test_savepoints_and_commit_failure);
+	PT_RUN(test_exec);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", tmpdir);
+	return PT_DONE();
+}
