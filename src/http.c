@@ -43,6 +43,7 @@ struct pt_http {
 	_Atomic uint64_t by_class[6]; /* 1xx..5xx responses */
 	_Atomic uint64_t webhooks;
 	_Atomic int inflight; /* webhooks handed to the inbox and not yet completed */
+	_Atomic int stopping; /* set by pt_http_stop: answer 503 instead of suspending */
 };
 
 struct req {
@@ -91,6 +92,23 @@ static enum MHD_Result send_error(struct MHD_Connection *conn, struct pt_http *h
 	pt_log(status >= 500 ? PT_LOG_ERROR : PT_LOG_INFO, "http_error", "status=%u reason=\"%s\"",
 	       status, reason);
 	return send_text(conn, h, status, "text/plain; charset=utf-8", buf, (size_t)n);
+}
+
+/* Shutting down: no new work; the provider retries elsewhere or later. */
+static enum MHD_Result send_closing(struct MHD_Connection *conn, struct pt_http *h)
+{
+	static const char msg[] = "shutting down, please retry\n";
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(sizeof(msg) - 1, (void *)msg, MHD_RESPMEM_PERSISTENT);
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	enum MHD_Result ret = MHD_queue_response(conn, 503, r);
+	MHD_destroy_response(r);
+	count(h, 503);
+	return ret;
 }
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -299,13 +317,17 @@ static enum MHD_Result start_webhook(struct req *r, const char *method)
 			  : ad->parse(r->chan->conf, &hr, &r->ir.msg, err, sizeof(err));
 	if (rc < 0)
 		return send_error(r->conn, h, status_for(rc), err[0] ? err : pt_strerror(rc));
+	/* Count first, then check: pt_http_stop sets stopping, then waits for the
+	 * count, so a request either sees stopping or is waited for. */
+	r->inflight = 1;
+	atomic_fetch_add(&h->inflight, 1);
+	if (atomic_load(&h->stopping))
+		return send_closing(r->conn, h);
 	atomic_fetch_add(&h->webhooks, 1);
 	r->ir.chan = r->chan;
 	r->ir.done = on_inbox_done;
 	r->ir.udata = r;
 	r->phase = PH_WAIT;
-	r->inflight = 1;
-	atomic_fetch_add(&h->inflight, 1);
 	MHD_suspend_connection(r->conn);
 	rc = pt_inbox_submit(h->inbox, &r->ir);
 	if (rc < 0) {
@@ -489,6 +511,7 @@ void pt_http_stop(struct pt_http *h)
 		return;
 	/* Stop accepting, then let suspended webhooks commit and be answered
 	 * (bounded: 10 s) before the daemon closes every connection. */
+	atomic_store(&h->stopping, 1);
 	MHD_quiesce_daemon(h->d);
 	for (int i = 0; i < 1000 && atomic_load(&h->inflight) > 0; i++) {
 		struct timespec ts = { 0, 10 * 1000 * 1000 };

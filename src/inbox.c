@@ -9,11 +9,14 @@
  * Exactly once. Each inbound message gets a dedupe key stored as the unique
  * messages.provider_id of its 'in' row:
  *   SMS/chat with a provider id      "m:<id>"
- *   USSD, history mode (AT)          "u:<session>:<full text>" - the text grows
- *                                    every round, so (session, text) names a round
- *   USSD/SMS without a usable id     none; instead the same text from the same
- *                                    number (same USSD session) within
- *                                    DUP_WINDOW_MS of the previous one is a retry
+ *   USSD, history mode (AT)          "u:<session>:<length>:<64-bit FNV of the text>" -
+ *                                    the text grows every round, so (session,
+ *                                    text) names a round
+ *   SMS without a usable id          none; instead the same text from the same
+ *                                    number within DUP_WINDOW_MS of the previous
+ *                                    one is a retry
+ *   USSD newest-input mode, no id    none (a retry cannot be told from the same
+ *                                    answer typed twice; configure message_id)
  * A retry finds the earlier row and answers with the reply stored for it
  * (messages.in_reply_to); nothing else is written.
  *
@@ -41,6 +44,8 @@
 #include "pintu/text.h"
 
 #define DUP_WINDOW_MS 10000
+#define CONTACT_BUCKETS 4096
+#define CONTACT_CACHE_MAX 200000 /* entries (~60 bytes each); then start over */
 #define STATE_MAX 24576
 
 struct pt_inbox {
@@ -51,6 +56,19 @@ struct pt_inbox {
 	_Atomic uint64_t messages, duplicates, steps, tickets, errors;
 	sqlite3 *stmt_db;
 	sqlite3_stmt *stmts[16];
+	/* Contact cache (phone -> id, language): touched only by the thread
+	 * running jobs, one job at a time. An entry added by a job that then
+	 * fails is dropped again (job_added); a failed COMMIT clears it all. */
+	struct contact_entry *contacts[CONTACT_BUCKETS];
+	size_t ncontacts;
+	struct contact_entry *job_added;
+};
+
+struct contact_entry {
+	struct contact_entry *next;
+	int64_t id;
+	char lang[4];
+	char phone[PT_PHONE_MAX];
 };
 
 /* Per-step scratch, allocated per job (sessions are large). */
@@ -64,6 +82,8 @@ struct step {
 };
 
 static void stmts_clear(struct pt_inbox *in);
+static void contacts_clear(struct pt_inbox *in);
+static void on_rollback(void *ctx);
 
 struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
 			      const struct pt_dialogs *dialogs)
@@ -74,6 +94,7 @@ struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
 	in->st = st;
 	in->cfg = cfg;
 	in->dialogs = dialogs;
+	pt_store_on_rollback(st, on_rollback, in);
 	return in;
 }
 
@@ -81,7 +102,9 @@ void pt_inbox_free(struct pt_inbox *in)
 {
 	if (!in)
 		return;
+	pt_store_on_rollback(in->st, NULL, NULL);
 	stmts_clear(in);
+	contacts_clear(in);
 	free(in);
 }
 
@@ -164,8 +187,62 @@ static sqlite3_stmt *q_in(struct pt_inbox *in, sqlite3 *db, int which)
 	return in->stmts[which];
 }
 
-static int contact_upsert(struct pt_inbox *in, sqlite3 *db, const char *phone, int64_t now, int64_t *id, char *lang)
+static uint32_t phone_hash(const char *p)
 {
+	uint32_t h = 2166136261u;
+	for (; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h % CONTACT_BUCKETS;
+}
+
+static void contacts_clear(struct pt_inbox *in)
+{
+	for (size_t i = 0; i < CONTACT_BUCKETS; i++) {
+		struct contact_entry *e = in->contacts[i];
+		while (e) {
+			struct contact_entry *n = e->next;
+			free(e);
+			e = n;
+		}
+		in->contacts[i] = NULL;
+	}
+	in->ncontacts = 0;
+	in->job_added = NULL;
+}
+
+/* Forget the entry the failed job added (its row was rolled back). */
+static void contacts_forget_job(struct pt_inbox *in)
+{
+	struct contact_entry *e = in->job_added;
+	in->job_added = NULL;
+	if (!e)
+		return;
+	struct contact_entry **pp = &in->contacts[phone_hash(e->phone)];
+	for (; *pp; pp = &(*pp)->next)
+		if (*pp == e) {
+			*pp = e->next;
+			free(e);
+			in->ncontacts--;
+			return;
+		}
+}
+
+static void on_rollback(void *ctx)
+{
+	contacts_clear(ctx);
+}
+
+/* The contact's id and language; the row is created on first contact. */
+static int contact_upsert(struct pt_inbox *in, sqlite3 *db, const char *phone, int64_t now,
+			  int64_t *id, char *lang)
+{
+	uint32_t h = phone_hash(phone);
+	for (struct contact_entry *e = in->contacts[h]; e; e = e->next)
+		if (strcmp(e->phone, phone) == 0) {
+			*id = e->id;
+			pt_strlcpy(lang, e->lang, 4);
+			return PT_OK;
+		}
 	sqlite3_stmt *st = q_in(in, db, Q_CONTACT);
 	if (!st)
 		return PT_EDB;
@@ -178,11 +255,31 @@ static int contact_upsert(struct pt_inbox *in, sqlite3 *db, const char *phone, i
 	pt_strlcpy(lang, l ? l : "id", 4);
 	sqlite3_step(st); /* finish the RETURNING statement */
 	sqlite3_reset(st);
+	if (in->ncontacts >= CONTACT_CACHE_MAX)
+		contacts_clear(in);
+	struct contact_entry *e = malloc(sizeof(*e));
+	if (e) {
+		e->id = *id;
+		pt_strlcpy(e->lang, lang, sizeof(e->lang));
+		pt_strlcpy(e->phone, phone, sizeof(e->phone));
+		e->next = in->contacts[h];
+		in->contacts[h] = e;
+		in->ncontacts++;
+		in->job_added = e;
+	}
 	return PT_OK;
 fail:
 	pt_log(PT_LOG_ERROR, "inbox_contact", "err=\"%s\"", sqlite3_errmsg(db));
 	sqlite3_reset(st);
 	return PT_EDB;
+}
+
+/* Keep the cached language in step with the row. */
+static void contact_lang_cached(struct pt_inbox *in, const char *phone, const char *lang)
+{
+	for (struct contact_entry *e = in->contacts[phone_hash(phone)]; e; e = e->next)
+		if (strcmp(e->phone, phone) == 0)
+			pt_strlcpy(e->lang, lang, sizeof(e->lang));
 }
 
 /* Load the session row; missing row -> fresh session in the contact's language. */
@@ -331,6 +428,14 @@ static int replay(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, int6
 	return PT_OK;
 }
 
+static uint64_t fnv64(const char *p, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
+	return h;
+}
+
 /* USSD: the new input and whether this round opens a new provider session. */
 static void ussd_input(const struct pt_msg *m, const struct step *sp, const char **in,
 		       size_t *len, int *first)
@@ -377,6 +482,7 @@ static int queue_reply(sqlite3 *db, struct pt_inbox_req *r, int64_t contact_id, 
 		.in_reply_to = in_id,
 		.ticket_id = ticket_id,
 		.inline_sent = !send_mode,
+		.not_sms = ch->adapter->kind != PT_CHAN_SMS,
 	};
 	int rc = pt_outbox_enqueue(db, &it, NULL);
 	if (rc < 0)
@@ -428,16 +534,17 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		snprintf(sp->key, sizeof(sp->key), "m:%s", m->provider_id);
 		key = sp->key;
 	} else if (ussd && m->ussd_input == PT_USSD_HISTORY) {
-		snprintf(sp->key, sizeof(sp->key), "u:%s:%.*s", m->session_id, (int)m->text_len,
-			 m->text);
+		/* The history names the round; a 64-bit hash keeps the index small. */
+		snprintf(sp->key, sizeof(sp->key), "u:%s:%zu:%016llx", m->session_id, m->text_len,
+			 (unsigned long long)fnv64(m->text, m->text_len));
 		key = sp->key;
-	} else {
-		/* No id: the same text again within seconds (same USSD session) is a retry. */
-		if (!ussd || strcmp(sp->prev_session, m->session_id) == 0)
-			rc = recent_duplicate(in, db, r, contact_id, now, &dup_of);
-		if (rc < 0)
+	} else if (!ussd) {
+		/* SMS without an id: the same text again within seconds is a retry. */
+		if ((rc = recent_duplicate(in, db, r, contact_id, now, &dup_of)) < 0)
 			goto out;
 	}
+	/* USSD with only the newest input and no id: a round cannot be told from
+	 * a resident typing the same answer twice, so it is never deduplicated. */
 	if (!dup_of && (rc = inbound_insert(in, db, r, key, contact_id, now, &in_id, &dup_of)) < 0)
 		goto out;
 	if (dup_of) {
@@ -474,6 +581,7 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 			sqlite3_bind_text(st, 2, sp->s.lang, -1, SQLITE_STATIC);
 			sqlite3_step(st);
 			sqlite3_reset(st);
+			contact_lang_cached(in, m->from, sp->s.lang);
 		}
 	}
 	rc = queue_reply(db, r, contact_id, in_id, actx.ticket_id, &sp->out);
@@ -487,6 +595,7 @@ static int job_run(sqlite3 *db, void *arg)
 	struct pt_inbox_req *r = arg;
 	struct pt_inbox *in = r->inbox;
 	int rc;
+	in->job_added = NULL;
 	atomic_fetch_add(&in->messages, 1);
 	switch (r->msg.type) {
 	case PT_MSG_DLR:
@@ -509,6 +618,7 @@ static int job_run(sqlite3 *db, void *arg)
 		rc = PT_EINVAL;
 	}
 	if (rc < 0) {
+		contacts_forget_job(in);
 		atomic_fetch_add(&in->errors, 1);
 		pt_log(PT_LOG_ERROR, "inbox_error", "channel=%s err=\"%s\"", r->chan->name,
 		       pt_strerror(rc));

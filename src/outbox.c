@@ -48,7 +48,7 @@ int pt_outbox_enqueue(sqlite3 *db, const struct pt_outbox_item *it, int64_t *id_
 	if (db == NULL || it == NULL || it->channel == NULL || it->to == NULL || it->text == NULL)
 		return PT_EINVAL;
 	size_t len = strlen(it->text);
-	size_t segments = pt_sms_split(it->text, len, NULL, 0, NULL);
+	size_t segments = it->not_sms ? 0 : pt_sms_split(it->text, len, NULL, 0, NULL);
 	int64_t now = pt_now_ms();
 	sqlite3_stmt *s = pt_store_stmt(db, sql_enqueue);
 	if (s == NULL)
@@ -60,7 +60,10 @@ int pt_outbox_enqueue(sqlite3 *db, const struct pt_outbox_item *it, int64_t *id_
 	sqlite3_bind_text(s, 5, it->inline_sent ? "sent" : "queued", -1, SQLITE_STATIC);
 	bind_id(s, 6, it->in_reply_to);
 	bind_id(s, 7, it->ticket_id);
-	sqlite3_bind_int64(s, 8, (int64_t)segments);
+	if (segments > 0)
+		sqlite3_bind_int64(s, 8, (int64_t)segments);
+	else
+		sqlite3_bind_null(s, 8);
 	if (it->inline_sent)
 		sqlite3_bind_null(s, 9);
 	else

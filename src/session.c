@@ -20,7 +20,7 @@
  */
 #include "pintu/dialog.h"
 
-#include <cjson/cJSON.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -169,62 +169,219 @@ int pt_session_to_json(const struct pt_session *s, char *buf, size_t cap)
 	return (int)w.len;
 }
 
-/* ---- reader ---- */
+/* ---- reader ----
+ *
+ * A small parser for exactly the JSON that pt_session_to_json() writes (it
+ * runs on every USSD step, so it avoids cJSON's allocation per node): an
+ * object with string and integer members and a "vars" object of strings.
+ * Strings decode the JSON escapes, \uXXXX included (surrogate pairs to UTF-8).
+ * Anything else is PT_EINVAL. */
 
-static int copy_str(const cJSON *item, char *dst, size_t cap)
+struct jr {
+	const char *p, *end;
+};
+
+static void jr_ws(struct jr *r)
 {
-	if (!cJSON_IsString(item))
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\n' || *r->p == '\r' || *r->p == '\t'))
+		r->p++;
+}
+
+static int jr_lit(struct jr *r, char c)
+{
+	jr_ws(r);
+	if (r->p >= r->end || *r->p != c)
 		return PT_EINVAL;
-	size_t n = strlen(item->valuestring);
-	if (n >= cap)
-		return PT_EINVAL;
-	memcpy(dst, item->valuestring, n + 1);
+	r->p++;
 	return PT_OK;
 }
 
-static int read_fields(struct pt_session *s, const cJSON *root)
+static int hex4(const char *p, unsigned *out)
 {
-	if (!cJSON_IsObject(root))
-		return PT_EINVAL;
-	const cJSON *it;
-	it = cJSON_GetObjectItemCaseSensitive(root, "node");
-	if (it && copy_str(it, s->node, sizeof(s->node)) < 0)
-		return PT_EINVAL;
-	it = cJSON_GetObjectItemCaseSensitive(root, "lang");
-	if (it && copy_str(it, s->lang, sizeof(s->lang)) < 0)
-		return PT_EINVAL;
-	it = cJSON_GetObjectItemCaseSensitive(root, "retries");
-	if (it) {
-		if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 1000)
-			return PT_EINVAL;
-		s->retries = (int)it->valuedouble;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "page");
-	if (it) {
-		if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 1000)
-			return PT_EINVAL;
-		s->page = (int)it->valuedouble;
-	}
-	it = cJSON_GetObjectItemCaseSensitive(root, "updated_ms");
-	if (it) {
-		if (!cJSON_IsNumber(it) || it->valuedouble < 0 || it->valuedouble > 9.0e15)
-			return PT_EINVAL;
-		s->updated_ms = (int64_t)it->valuedouble;
-	}
-	const cJSON *vars = cJSON_GetObjectItemCaseSensitive(root, "vars");
-	if (!vars)
-		return PT_OK;
-	if (!cJSON_IsObject(vars))
-		return PT_EINVAL;
-	const cJSON *v;
-	cJSON_ArrayForEach(v, vars)
-	{
-		if (!cJSON_IsString(v) || !v->string)
-			return PT_EINVAL;
-		if (pt_session_set(s, v->string, v->valuestring) < 0)
+	unsigned v = 0;
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v |= (unsigned)(c - 'A' + 10);
+		else
 			return PT_EINVAL;
 	}
+	*out = v;
 	return PT_OK;
+}
+
+static size_t put_utf8(char *o, unsigned cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | (cp >> 6));
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | (cp >> 12));
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | (cp >> 18));
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* A string into dst (cap bytes with the NUL). */
+static int jr_str(struct jr *r, char *dst, size_t cap)
+{
+	if (jr_lit(r, '"') < 0)
+		return PT_EINVAL;
+	size_t n = 0;
+	while (r->p < r->end && *r->p != '"') {
+		char tmp[4];
+		size_t k = 1;
+		unsigned char c = (unsigned char)*r->p++;
+		if (c < 0x20)
+			return PT_EINVAL;
+		tmp[0] = (char)c;
+		if (c == '\\') {
+			if (r->p >= r->end)
+				return PT_EINVAL;
+			char e = *r->p++;
+			switch (e) {
+			case '"': tmp[0] = '"'; break;
+			case '\\': tmp[0] = '\\'; break;
+			case '/': tmp[0] = '/'; break;
+			case 'b': tmp[0] = '\b'; break;
+			case 'f': tmp[0] = '\f'; break;
+			case 'n': tmp[0] = '\n'; break;
+			case 'r': tmp[0] = '\r'; break;
+			case 't': tmp[0] = '\t'; break;
+			case 'u': {
+				unsigned cp, lo;
+				if (r->end - r->p < 4 || hex4(r->p, &cp) < 0)
+					return PT_EINVAL;
+				r->p += 4;
+				if (cp >= 0xD800 && cp < 0xDC00 && r->end - r->p >= 6 && r->p[0] == '\\' &&
+				    r->p[1] == 'u' && hex4(r->p + 2, &lo) == 0 && lo >= 0xDC00 &&
+				    lo < 0xE000) {
+					cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+					r->p += 6;
+				} else if (cp >= 0xD800 && cp < 0xE000) {
+					cp = 0xFFFD;
+				}
+				if (cp == 0)
+					return PT_EINVAL;
+				k = put_utf8(tmp, cp);
+				break;
+			}
+			default: return PT_EINVAL;
+			}
+		}
+		if (n + k >= cap)
+			return PT_EINVAL;
+		memcpy(dst + n, tmp, k);
+		n += k;
+	}
+	if (r->p >= r->end)
+		return PT_EINVAL;
+	r->p++;
+	dst[n] = '\0';
+	return PT_OK;
+}
+
+static int jr_int(struct jr *r, int64_t lo, int64_t hi, int64_t *out)
+{
+	jr_ws(r);
+	int64_t v = 0;
+	const char *start = r->p;
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
+		if (v > (INT64_MAX - 9) / 10)
+			return PT_EINVAL;
+		v = v * 10 + (*r->p++ - '0');
+	}
+	if (r->p == start || v < lo || v > hi)
+		return PT_EINVAL;
+	*out = v;
+	return PT_OK;
+}
+
+static int jr_vars(struct jr *r, struct pt_session *s)
+{
+	char key[PT_VAR_KEY_MAX], val[PT_VAR_VAL_MAX];
+	if (jr_lit(r, '{') < 0)
+		return PT_EINVAL;
+	jr_ws(r);
+	if (r->p < r->end && *r->p == '}') {
+		r->p++;
+		return PT_OK;
+	}
+	for (;;) {
+		if (jr_str(r, key, sizeof(key)) < 0 || jr_lit(r, ':') < 0 ||
+		    jr_str(r, val, sizeof(val)) < 0 || pt_session_set(s, key, val) < 0)
+			return PT_EINVAL;
+		jr_ws(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			continue;
+		}
+		return jr_lit(r, '}');
+	}
+}
+
+static int read_fields(struct pt_session *s, struct jr *r)
+{
+	char key[32];
+	int64_t v;
+	if (jr_lit(r, '{') < 0)
+		return PT_EINVAL;
+	jr_ws(r);
+	if (r->p < r->end && *r->p == '}') {
+		r->p++;
+		return PT_OK;
+	}
+	for (;;) {
+		if (jr_str(r, key, sizeof(key)) < 0 || jr_lit(r, ':') < 0)
+			return PT_EINVAL;
+		int rc;
+		if (strcmp(key, "node") == 0) {
+			rc = jr_str(r, s->node, sizeof(s->node));
+		} else if (strcmp(key, "lang") == 0) {
+			rc = jr_str(r, s->lang, sizeof(s->lang));
+		} else if (strcmp(key, "retries") == 0) {
+			rc = jr_int(r, 0, 1000, &v);
+			s->retries = (int)v;
+		} else if (strcmp(key, "page") == 0) {
+			rc = jr_int(r, 0, 1000, &v);
+			s->page = (int)v;
+		} else if (strcmp(key, "updated_ms") == 0) {
+			rc = jr_int(r, 0, (int64_t)9e15, &v);
+			s->updated_ms = v;
+		} else if (strcmp(key, "vars") == 0) {
+			rc = jr_vars(r, s);
+		} else {
+			rc = PT_EINVAL;
+		}
+		if (rc < 0)
+			return PT_EINVAL;
+		jr_ws(r);
+		if (r->p < r->end && *r->p == ',') {
+			r->p++;
+			continue;
+		}
+		if (jr_lit(r, '}') < 0)
+			return PT_EINVAL;
+		jr_ws(r);
+		return r->p == r->end || *r->p == '\0' ? PT_OK : PT_EINVAL;
+	}
 }
 
 /* Parse what pt_session_to_json wrote; PT_EINVAL (and a reset s) on garbage. */
@@ -233,11 +390,8 @@ int pt_session_from_json(struct pt_session *s, const char *json, size_t len)
 	pt_session_init(s);
 	if (!json)
 		return PT_EINVAL;
-	cJSON *root = cJSON_ParseWithLength(json, len);
-	if (!root)
-		return PT_EINVAL;
-	int rc = read_fields(s, root);
-	cJSON_Delete(root);
+	struct jr r = { json, json + len };
+	int rc = read_fields(s, &r);
 	if (rc < 0)
 		pt_session_init(s);
 	return rc;

@@ -33,6 +33,20 @@
  * pointer updates only. A job is never touched by the store after its done()
  * ran (done may free it), so the next pointer is read first.
  *
+ * Pipelined durability. The writer connection commits with synchronous=NORMAL
+ * (in WAL mode a COMMIT then writes the frames but does not fsync), and hands
+ * the committed batch to the syncer thread, which fdatasync()s the WAL file and
+ * only then calls the batch's done() callbacks. So the writer already runs the
+ * next batch while the previous one is being synced, and no done() runs before
+ * its effects are on disk: one fdatasync covers every batch committed before
+ * it (it flushes the file, whichever descriptor asks). Paths with no WAL file
+ * (":memory:") skip the sync. Checkpoints: automatic checkpoints are off on the
+ * writer; a wal hook counts frames and, past CHECKPOINT_FRAMES, wakes the
+ * checkpointer thread, which runs PASSIVE checkpoints on its own connection
+ * (they do not block the writer; SQLite syncs the WAL and the database file
+ * around them). Readers (the sender, the CLI) can see a batch between its
+ * COMMIT and its fsync; nothing is acknowledged to a provider in that window.
+ *
  * Invariants: only the writer thread uses the writer connection while the
  * writer runs; before pt_store_start() and after it stopped, pt_store_exec()
  * uses it on the calling thread under direct_mu. pt_store_close() refuses new
@@ -48,13 +62,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "pintu/common.h"
 
 #define BATCH_MAX 512
 #define PATH_CAP 4096
+#define CHECKPOINT_FRAMES 4000
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema (docs/architecture.md) */
@@ -152,8 +169,29 @@ struct pt_store {
 	void (*on_rollback)(void *ctx);
 	void *on_rollback_ctx;
 
+	/* the syncer: committed batches waiting for their fdatasync */
+	char walpath[PATH_CAP + 8]; /* "" when there is no WAL file to sync */
+	pthread_cond_t sync_cv;
+	struct sync_batch *sync_head, *sync_tail;
+	int sync_started, sync_stopping;
+	pthread_t sync_thread;
+
+	/* the checkpointer */
+	sqlite3 *ckdb;
+	pthread_cond_t ck_cv;
+	int ck_wanted, ck_started;
+	pthread_t ck_thread;
+	_Atomic int wal_frames;
+
 	_Atomic uint64_t jobs, batches, commit_failures;
 };
+
+struct sync_batch {
+	struct pt_store_job *list;
+	struct sync_batch *next;
+};
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames);
 
 /* ---- opening ---- */
 
@@ -316,6 +354,8 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->direct_mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
+	pthread_cond_init(&st->sync_cv, NULL);
+	pthread_cond_init(&st->ck_cv, NULL);
 	if (pt_strlcpy(st->path, path, sizeof(st->path)) >= sizeof(st->path)) {
 		snprintf(err, errlen, "database path too long");
 		goto fail;
@@ -337,11 +377,16 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 		newer_schema(v, err, errlen);
 		goto fail;
 	}
-	if (exec_sql(st->db, "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=4000;", err,
-		     errlen) != PT_OK)
+	if (exec_sql(st->db, "PRAGMA journal_mode=WAL;", err, errlen) != PT_OK)
 		goto fail;
 	if (migrate(st->db, err, errlen) != PT_OK)
 		goto fail;
+	/* From here on commits are made durable by sync_wal() (see the top). */
+	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL;", err, errlen) != PT_OK)
+		goto fail;
+	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0)
+		snprintf(st->walpath, sizeof(st->walpath), "%s-wal", path);
+	sqlite3_wal_hook(st->db, wal_hook, st);
 	for (int i = 0; i < ST_N; i++) {
 		if (sqlite3_prepare_v3(st->db, txn_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->txn[i],
 				       NULL) != SQLITE_OK) {
@@ -355,6 +400,8 @@ fail:
 		finalize_all(st->db);
 		sqlite3_close(st->db);
 	}
+	pthread_cond_destroy(&st->ck_cv);
+	pthread_cond_destroy(&st->sync_cv);
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->direct_mu);
 	pthread_mutex_destroy(&st->mu);
@@ -437,6 +484,118 @@ static void finish_jobs(struct pt_store_job *list, int force_rc)
 	}
 }
 
+/* ---- durability: the syncer and the checkpointer ---- */
+
+/* fdatasync the WAL file: everything committed so far is then on disk. */
+static int sync_wal(struct pt_store *st)
+{
+	if (st->walpath[0] == '\0')
+		return PT_OK;
+	int fd = open(st->walpath, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"open: %s\"", strerror(errno));
+		return PT_EIO;
+	}
+	int rc = fdatasync(fd);
+	int e = errno;
+	close(fd);
+	if (rc != 0) {
+		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"fdatasync: %s\"", strerror(e));
+		return PT_EIO;
+	}
+	return PT_OK;
+}
+
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	(void)db;
+	(void)name;
+	struct pt_store *st = arg;
+	atomic_store(&st->wal_frames, frames);
+	if (frames >= CHECKPOINT_FRAMES && st->ck_started) {
+		pthread_mutex_lock(&st->mu);
+		st->ck_wanted = 1;
+		pthread_cond_signal(&st->ck_cv);
+		pthread_mutex_unlock(&st->mu);
+	}
+	return SQLITE_OK;
+}
+
+/* A committed batch: hand it to the syncer, or sync here when it is not running. */
+static void batch_committed(struct pt_store *st, struct pt_store_job *list)
+{
+	struct sync_batch *b = NULL;
+	pthread_mutex_lock(&st->mu);
+	int running = st->sync_started;
+	pthread_mutex_unlock(&st->mu);
+	if (running)
+		b = malloc(sizeof(*b));
+	if (b == NULL) {
+		finish_jobs(list, sync_wal(st) == PT_OK ? PT_OK : PT_EDB);
+		return;
+	}
+	b->list = list;
+	b->next = NULL;
+	pthread_mutex_lock(&st->mu);
+	int was_empty = st->sync_head == NULL;
+	if (was_empty)
+		st->sync_head = b;
+	else
+		st->sync_tail->next = b;
+	st->sync_tail = b;
+	pthread_mutex_unlock(&st->mu);
+	if (was_empty)
+		pthread_cond_signal(&st->sync_cv);
+}
+
+static void *syncer_main(void *arg)
+{
+	struct pt_store *st = arg;
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		while (st->sync_head == NULL && !st->sync_stopping)
+			pthread_cond_wait(&st->sync_cv, &st->mu);
+		if (st->sync_head == NULL)
+			break; /* stopping and drained */
+		struct sync_batch *b = st->sync_head;
+		st->sync_head = st->sync_tail = NULL;
+		pthread_mutex_unlock(&st->mu);
+		int rc = sync_wal(st) == PT_OK ? PT_OK : PT_EDB;
+		while (b != NULL) {
+			struct sync_batch *next = b->next;
+			finish_jobs(b->list, rc);
+			free(b);
+			b = next;
+		}
+		pthread_mutex_lock(&st->mu);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct pt_store *st = arg;
+	pthread_mutex_lock(&st->mu);
+	for (;;) {
+		while (!st->ck_wanted && !st->sync_stopping)
+			pthread_cond_wait(&st->ck_cv, &st->mu);
+		if (st->sync_stopping)
+			break;
+		st->ck_wanted = 0;
+		pthread_mutex_unlock(&st->mu);
+		int log = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(st->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
+						   &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			pt_log(PT_LOG_WARN, "store_checkpoint_failed", "error=\"%s\"",
+			       sqlite3_errmsg(st->ckdb));
+		pthread_mutex_lock(&st->mu);
+	}
+	pthread_mutex_unlock(&st->mu);
+	return NULL;
+}
+
 /* Run a list of jobs as one transaction and call every done(). */
 static void run_batch(struct pt_store *st, struct pt_store_job *list, uint64_t n)
 {
@@ -484,7 +643,7 @@ static void run_batch(struct pt_store *st, struct pt_store_job *list, uint64_t n
 	}
 	atomic_fetch_add(&st->batches, 1);
 	atomic_fetch_add(&st->jobs, n);
-	finish_jobs(list, PT_OK);
+	batch_committed(st, list);
 }
 
 /* Detach up to BATCH_MAX jobs from the queue; caller holds st->mu. */
@@ -533,9 +692,19 @@ int pt_store_start(struct pt_store *st)
 		pthread_mutex_unlock(&st->direct_mu);
 		return PT_ESTATE;
 	}
-	int rc = pthread_create(&st->thread, NULL, writer_main, st);
+	int rc = pthread_create(&st->sync_thread, NULL, syncer_main, st);
+	if (rc == 0) {
+		st->sync_started = 1;
+		rc = pthread_create(&st->thread, NULL, writer_main, st);
+	}
 	if (rc == 0)
 		st->started = 1;
+	if (rc == 0 && st->walpath[0]) {
+		char e[256];
+		st->ckdb = open_conn(st->path, e, sizeof(e));
+		if (st->ckdb && pthread_create(&st->ck_thread, NULL, checkpointer_main, st) == 0)
+			st->ck_started = 1;
+	}
 	pthread_mutex_unlock(&st->mu);
 	pthread_mutex_unlock(&st->direct_mu);
 	if (rc != 0) {
@@ -617,6 +786,8 @@ static int exec_direct(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), v
 	}
 	atomic_fetch_add(&st->batches, 1);
 	atomic_fetch_add(&st->jobs, 1);
+	if (sync_wal(st) != PT_OK)
+		return PT_EDB;
 	return rc;
 }
 
@@ -682,6 +853,17 @@ void pt_store_close(struct pt_store *st)
 	pthread_cond_signal(&st->cv);
 	if (started) {
 		pthread_join(st->thread, NULL);
+		/* Every batch is committed; let the syncer answer them, then stop. */
+		pthread_mutex_lock(&st->mu);
+		st->sync_stopping = 1;
+		pthread_mutex_unlock(&st->mu);
+		pthread_cond_signal(&st->sync_cv);
+		pthread_cond_signal(&st->ck_cv);
+		pthread_join(st->sync_thread, NULL);
+		if (st->ck_started)
+			pthread_join(st->ck_thread, NULL);
+		if (st->ckdb)
+			sqlite3_close(st->ckdb);
 	} else {
 		/* Never started: run what was queued here. */
 		for (;;) {
@@ -702,6 +884,8 @@ void pt_store_close(struct pt_store *st)
 	if (sqlite3_close(st->db) != SQLITE_OK)
 		pt_log(PT_LOG_ERROR, "store_close_failed", "error=\"%s\"", sqlite3_errmsg(st->db));
 	pthread_mutex_unlock(&st->direct_mu);
+	pthread_cond_destroy(&st->ck_cv);
+	pthread_cond_destroy(&st->sync_cv);
 	pthread_cond_destroy(&st->cv);
 	pthread_mutex_destroy(&st->direct_mu);
 	pthread_mutex_destroy(&st->mu);

@@ -23,6 +23,7 @@ struct pt_outbox_item {
 	int64_t in_reply_to;   /* inbound message row id, 0 if none */
 	int64_t ticket_id;     /* 0 if none */
 	int inline_sent;       /* 1: already answered in the webhook response */
+	int not_sms;           /* 1: a USSD screen or chat text (no SMS segment count) */
 };
 
 /* Insert one outbound row in the caller's transaction; *id_out (may be NULL)

@@ -1,38 +1,50 @@
 #!/bin/sh
 # tests/bench/run.sh - USSD benchmark: Pintu vs a bare libmicrohttpd server.
 #
-# Called by `make bench` (after `make all`). Steps:
-#   1. build tests/bench/bare.c -> build/bench/bare
-#   2. start `pintu serve` with the bench config (at-ussd only, fresh db in a
-#      temp dir), derive the complaint path from the shipped dialogs by walking
-#      it once (prepare.mjs steps), warm up, then run wrk with ussd.lua
-#   3. stop Pintu with SIGTERM (must exit 0) and check that the database holds
+# Called by `make bench` (after `make all`). For each mode (see below):
+#   1. start `pintu serve` with the bench config (at-ussd only, fresh db in a
+#      temp dir); derive the complaint path from the shipped dialogs by walking
+#      it once (prepare.mjs steps); warm up; run wrk with ussd.lua
+#   2. stop Pintu with SIGTERM (must exit 0) and check that the database holds
 #      at least every ticket the load generator saw acknowledged
-#   4. the same load against build/bench/bare (answers one fixed screen)
-#   5. print a table: steps/s, p50, p99 for each, and the ratio pintu/bare
+#   3. the same load against build/bench/bare (tests/bench/bare.c: a bare
+#      libmicrohttpd server, 2-thread pool, epoll, one fixed screen)
+# then print a table: steps/s, p50, p99 and the ratio pintu/bare.
+#
+# Modes (wrk gives scripts no connection identity; ussd.lua explains):
+#   interleave (default) 64 connections, 2 wrk threads; every request is one
+#             step of one of 1024 concurrent sessions (a ring per thread, see
+#             ussd.lua), one request per connection at a time, as USSD
+#             aggregators send them. Gives steps/s and per-step p50/p99.
+#   pipeline  64 connections, 2 wrk threads; each request() is a whole session
+#             sent as pipelined requests, answered in order. Gives steps/s at
+#             the target shape. wrk's latency numbers are per pipelined session
+#             and its coordinated-omission correction mixes per-step and
+#             per-session scales, so they are not reported.
+#   step      64 connections, one wrk thread per connection; one step per
+#             request, the next sent after the answer. Gives per-step p50/p99.
+# BENCH_MODE=all runs the three.
 # Exits non-zero only on a broken run (a tool missing, a server that does not
-# start or crashes, an unexpected screen, lost tickets), never for slowness.
+# start, crashes or does not exit 0, an unexpected screen, lost tickets), never
+# for slowness.
 #
 # Env: BENCH_SECONDS (15), BENCH_WARMUP (3, or 1 when BENCH_SECONDS < 6),
-#      BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_MODE (pipeline | step;
-#      step runs one wrk thread per connection, see ussd.lua), PINTU_BIN
-#      (build/pintu), BENCH_PINTU_LOG (Pintu's PINTU_LOG level, default info),
-#      BENCH_KEEP=1 keeps the temp dir.
+#      BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_MODE
+#      (interleave | pipeline | step | all), PINTU_BIN (build/pintu), BENCH_PINTU_LOG
+#      (Pintu's PINTU_LOG, default info), BENCH_KEEP=1 keeps the temp dir.
 set -eu
 
 cd "$(dirname "$0")/../.."
-ROOT=$(pwd)
 BIN=${PINTU_BIN:-build/pintu}
 SECS=${BENCH_SECONDS:-15}
 CONNS=${BENCH_CONNECTIONS:-64}
-THREADS=${BENCH_THREADS:-2}
-MODE=${BENCH_MODE:-pipeline}
+PTHREADS=${BENCH_THREADS:-2}
+MODES=${BENCH_MODE:-interleave}
 if [ "$SECS" -lt 6 ]; then WARM=${BENCH_WARMUP:-1}; else WARM=${BENCH_WARMUP:-3}; fi
-if [ "$MODE" = step ]; then THREADS=$CONNS; fi
 CC=${CC:-cc}
 
 die() {
-	echo "bench: $*" >&2
+	echo "bench: FAILED: $*" >&2
 	exit 1
 }
 
@@ -41,7 +53,10 @@ for t in wrk sqlite3 node pkg-config; do
 		die "$t is missing (as root: PINTU_DEPS_TOOLS=\"sqlite3 wrk\" sh gateway/install-deps.sh)"
 done
 [ -x "$BIN" ] || die "$BIN does not exist; run make first"
-case $MODE in pipeline | step) ;; *) die "BENCH_MODE must be pipeline or step" ;; esac
+case $MODES in all) MODES="interleave pipeline step" ;; interleave | pipeline | step) ;; *) die "BENCH_MODE must be interleave, pipeline, step or all" ;; esac
+export BENCH_CONNECTIONS="$CONNS" BENCH_THREADS="$PTHREADS"
+case $SECS in '' | *[!0-9]*) die "BENCH_SECONDS must be a whole number" ;; esac
+[ "$CONNS" -le 99 ] || die "BENCH_CONNECTIONS must be at most 99 (ussd.lua numbers phones by thread)"
 
 mkdir -p build/bench
 # shellcheck disable=SC2046
@@ -58,6 +73,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# alive PID: the process exists and is not a zombie waiting to be reaped.
+alive() {
+	[ -r "/proc/$1/stat" ] || return 1
+	[ "$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]
+}
+
 # wait_listening LOGFILE PORT PID: bounded wait for "listening on" in LOGFILE.
 wait_listening() {
 	i=0
@@ -67,12 +88,6 @@ wait_listening() {
 		[ $i -le 200 ] || return 1
 		sleep 0.1
 	done
-}
-
-# alive PID: the process exists and is not a zombie waiting to be reaped.
-alive() {
-	[ -r "/proc/$1/stat" ] || return 1
-	[ "$(sed 's/^.*) //' "/proc/$1/stat" | cut -d' ' -f1)" != Z ]
 }
 
 # stop_server PID NAME: SIGTERM and wait (bounded); fails unless exit code 0.
@@ -89,19 +104,21 @@ stop_server() {
 	done
 	rc=0
 	wait "$1" || rc=$?
-	[ "$rc" = 0 ] || die "$2 exited with status $rc after SIGTERM"
+	PIDS=""
+	[ "$rc" = 0 ] || die "$2 exited with status $rc after SIGTERM (log: $TMP)"
 }
 
-# field NAME FILE: a value from the BENCH_RESULT line.
+# field NAME FILE: a number from the BENCH_RESULT line ussd.lua prints.
 field() {
-	sed -n "s/.*BENCH_RESULT.* $1=\([0-9]*\).*/\1/p; s/^BENCH_RESULT $1=\([0-9]*\).*/\1/p" "$2" | head -n 1
+	sed -n "s/^BENCH_RESULT.* $1=\([0-9]*\).*/\1/p" "$2" | head -n 1
 }
 
-# run_wrk NAME URL SECONDS SALT OUT [novalidate]
+# run_wrk NAME URL SECONDS SALT OUT MODE [novalidate]
 run_wrk() {
-	wrk -t "$THREADS" -c "$CONNS" -d "${3}s" --timeout 10s --latency -s tests/bench/ussd.lua "$2" \
-		-- "$TMP/steps.lua" "$MODE" "$4" ${6:-} >"$5" 2>&1 || { cat "$5" >&2; die "wrk failed against $1"; }
-	grep -q BENCH_RESULT "$5" || { cat "$5" >&2; die "wrk printed no result for $1"; }
+	if [ "$6" = step ]; then thr=$CONNS; else thr=$PTHREADS; fi
+	wrk -t "$thr" -c "$CONNS" -d "${3}s" --timeout 10s --latency -s tests/bench/ussd.lua "$2" \
+		-- "$TMP/steps.lua" "$6" "$4" ${7:-} >"$5" 2>&1 || { cat "$5" >&2; die "wrk failed against $1"; }
+	grep -q '^BENCH_RESULT' "$5" || { cat "$5" >&2; die "wrk printed no result for $1"; }
 	[ "$(field requests "$5")" -gt 0 ] || { cat "$5" >&2; die "no request completed against $1"; }
 	bad=$(field bad "$5")
 	if [ "$bad" != 0 ]; then
@@ -110,67 +127,85 @@ run_wrk() {
 	fi
 }
 
-# ---- Pintu
-node tests/bench/prepare.mjs config >"$TMP/bench.json" || die "cannot write the bench config"
-PORT=$(node tests/bench/prepare.mjs port)
-PINTU_LOG=${BENCH_PINTU_LOG:-info} "$BIN" serve --config "$TMP/bench.json" --db "$TMP/bench.db" \
-	--listen "127.0.0.1:$PORT" >"$TMP/pintu.out" 2>"$TMP/pintu.err" &
-PINTU_PID=$!
-PIDS="$PINTU_PID"
-wait_listening "$TMP/pintu.out" "$PORT" "$PINTU_PID" ||
-	{ tail -n 30 "$TMP/pintu.err" >&2; die "pintu did not start"; }
-node tests/bench/prepare.mjs steps "http://127.0.0.1:$PORT" >"$TMP/steps.lua" ||
-	{ tail -n 30 "$TMP/pintu.err" >&2; die "the complaint path could not be walked"; }
-NSTEPS=$(grep -c '^    "' "$TMP/steps.lua")
+# bench_pintu MODE SALT: fresh Pintu, derive the path, warm up, run, stop, check the db.
+bench_pintu() {
+	m=$1
+	node tests/bench/prepare.mjs config >"$TMP/bench.json" || die "cannot write the bench config"
+	port=$(node tests/bench/prepare.mjs port)
+	db="$TMP/bench-$m.db"
+	PINTU_LOG=${BENCH_PINTU_LOG:-info} "$BIN" serve --config "$TMP/bench.json" --db "$db" \
+		--listen "127.0.0.1:$port" >"$TMP/pintu-$m.out" 2>"$TMP/pintu-$m.err" &
+	pid=$!
+	PIDS=$pid
+	wait_listening "$TMP/pintu-$m.out" "$port" "$pid" ||
+		{ tail -n 30 "$TMP/pintu-$m.err" >&2; die "pintu did not start"; }
+	node tests/bench/prepare.mjs steps "http://127.0.0.1:$port" >"$TMP/steps.lua" ||
+		{ tail -n 30 "$TMP/pintu-$m.err" >&2; die "the complaint path could not be walked"; }
+	echo "bench: pintu $m: warm-up ${WARM}s, then ${SECS}s" >&2
+	run_wrk "pintu ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$WARM" "$2" "$TMP/pintu-$m-warm.txt" "$m"
+	run_wrk "pintu ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$SECS" $(($2 + 1)) "$TMP/pintu-$m.txt" "$m"
+	stop_server "$pid" "pintu"
+	acked=$(($(field tickets "$TMP/pintu-$m-warm.txt") + $(field tickets "$TMP/pintu-$m.txt") + 1))
+	indb=$(sqlite3 "$db" "select count(*) from tickets") || die "cannot read $db"
+	echo "$acked $indb" >"$TMP/durability-$m"
+	[ "$indb" -ge "$acked" ] || die "pintu ($m): the database holds $indb tickets but $acked were acknowledged"
+}
 
-echo "bench: pintu warm-up ${WARM}s" >&2
-run_wrk pintu "http://127.0.0.1:$PORT/webhooks/at-ussd" "$WARM" 11 "$TMP/pintu-warm.txt"
-echo "bench: pintu ${SECS}s, $CONNS connections, $THREADS threads, mode $MODE" >&2
-run_wrk pintu "http://127.0.0.1:$PORT/webhooks/at-ussd" "$SECS" 12 "$TMP/pintu.txt"
-stop_server "$PINTU_PID" pintu
-PIDS=""
-ACKED=$(($(field tickets "$TMP/pintu-warm.txt") + $(field tickets "$TMP/pintu.txt") + 1))
-INDB=$(sqlite3 "$TMP/bench.db" "select count(*) from tickets") || die "cannot read $TMP/bench.db"
+# bench_bare MODE SALT
+bench_bare() {
+	m=$1
+	port=$(node tests/bench/prepare.mjs port)
+	build/bench/bare "$port" >"$TMP/bare-$m.out" 2>"$TMP/bare-$m.err" &
+	pid=$!
+	PIDS=$pid
+	wait_listening "$TMP/bare-$m.out" "$port" "$pid" || die "bare server did not start"
+	echo "bench: bare $m: warm-up ${WARM}s, then ${SECS}s" >&2
+	run_wrk "bare ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$WARM" "$2" "$TMP/bare-$m-warm.txt" "$m" novalidate
+	run_wrk "bare ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$SECS" $(($2 + 1)) "$TMP/bare-$m.txt" "$m" novalidate
+	stop_server "$pid" "bare"
+}
 
-# ---- bare libmicrohttpd
-BPORT=$(node tests/bench/prepare.mjs port)
-build/bench/bare "$BPORT" >"$TMP/bare.out" 2>"$TMP/bare.err" &
-BARE_PID=$!
-PIDS="$BARE_PID"
-wait_listening "$TMP/bare.out" "$BPORT" "$BARE_PID" || die "bare server did not start"
-echo "bench: bare warm-up ${WARM}s" >&2
-run_wrk bare "http://127.0.0.1:$BPORT/webhooks/at-ussd" "$WARM" 13 "$TMP/bare-warm.txt" novalidate
-echo "bench: bare ${SECS}s" >&2
-run_wrk bare "http://127.0.0.1:$BPORT/webhooks/at-ussd" "$SECS" 14 "$TMP/bare.txt" novalidate
-stop_server "$BARE_PID" bare
-PIDS=""
+salt=10
+for m in $MODES; do
+	bench_pintu "$m" $salt
+	bench_bare "$m" $((salt + 2))
+	salt=$((salt + 10))
+done
 
 # ---- report
+for m in $MODES; do
+	for s in pintu bare; do
+		echo
+		echo "=== wrk: $s, mode $m ==="
+		grep -v '^BENCH_' "$TMP/$s-$m.txt"
+	done
+done
+NSTEPS=$(grep -c '^    "' "$TMP/steps.lua")
 echo
-echo "=== wrk output: pintu ==="
-grep -v BENCH_ "$TMP/pintu.txt"
-echo "=== wrk output: bare ==="
-grep -v BENCH_ "$TMP/bare.txt"
-if [ "$MODE" = pipeline ]; then
-	LAT="latency per session of $NSTEPS pipelined steps"
-else
-	LAT="latency per step"
-fi
-awk -v pr="$(field requests "$TMP/pintu.txt")" -v pd="$(field duration_us "$TMP/pintu.txt")" \
-	-v p50="$(field p50_us "$TMP/pintu.txt")" -v p99="$(field p99_us "$TMP/pintu.txt")" \
-	-v br="$(field requests "$TMP/bare.txt")" -v bd="$(field duration_us "$TMP/bare.txt")" \
-	-v b50="$(field p50_us "$TMP/bare.txt")" -v b99="$(field p99_us "$TMP/bare.txt")" \
-	-v tk="$(field tickets "$TMP/pintu.txt")" -v conns="$CONNS" -v thr="$THREADS" -v secs="$SECS" \
-	-v mode="$MODE" -v lat="$LAT" -v nsteps="$NSTEPS" -v acked="$ACKED" -v indb="$INDB" '
-	function ms(us) { return sprintf("%.2f ms", us / 1000.0) }
-	BEGIN {
+echo "=== USSD benchmark: full complaint sessions of $NSTEPS steps, $CONNS connections, ${SECS} s per run ==="
+printf '%-9s %-6s %11s %11s %11s %10s  %s\n' mode server steps/s p50 p99 tickets/s "wrk threads"
+for m in $MODES; do
+	if [ "$m" = step ]; then thr=$CONNS; else thr=$PTHREADS; fi
+	for s in bare pintu; do
+		f="$TMP/$s-$m.txt"
+		awk -v m="$m" -v s="$s" -v thr="$thr" -v r="$(field requests "$f")" -v d="$(field duration_us "$f")" \
+			-v p50="$(field p50_us "$f")" -v p99="$(field p99_us "$f")" -v tk="$(field tickets "$f")" 'BEGIN {
+			lat50 = "-"; lat99 = "-"; tps = "-"
+			if (m != "pipeline") { lat50 = sprintf("%.2f ms", p50 / 1000); lat99 = sprintf("%.2f ms", p99 / 1000) }
+			if (s == "pintu") tps = sprintf("%.0f", tk / (d / 1e6))
+			printf "%-9s %-6s %11.0f %11s %11s %10s  %s\n", m, s, r / (d / 1e6), lat50, lat99, tps, thr
+		}'
+	done
+done
+for m in $MODES; do
+	awk -v m="$m" -v pr="$(field requests "$TMP/pintu-$m.txt")" -v pd="$(field duration_us "$TMP/pintu-$m.txt")" \
+		-v br="$(field requests "$TMP/bare-$m.txt")" -v bd="$(field duration_us "$TMP/bare-$m.txt")" 'BEGIN {
 		ps = pr / (pd / 1e6); bs = br / (bd / 1e6)
-		printf "\n=== USSD benchmark: full complaint sessions (%d steps each), %d connections, %d wrk threads, %d s, mode %s ===\n", nsteps, conns, thr, secs, mode
-		printf "%-8s %12s %12s %12s %14s\n", "server", "steps/s", "p50", "p99", "tickets/s"
-		printf "%-8s %12.0f %12s %12s %14s\n", "bare", bs, ms(b50), ms(b99), "-"
-		printf "%-8s %12.0f %12s %12s %14.0f\n", "pintu", ps, ms(p50), ms(p99), tk / (pd / 1e6)
-		printf "ratio pintu/bare (steps/s): %.3f\n", (bs > 0 ? ps / bs : 0)
-		printf "p50/p99: %s (wrk --latency)\n", lat
-		printf "durability: %d tickets in the database >= %d acknowledged: %s\n", indb, acked, (indb >= acked ? "OK" : "LOST TICKETS")
+		printf "ratio pintu/bare (steps/s), %s: %.3f\n", m, (bs > 0 ? ps / bs : 0)
 	}'
-[ "$INDB" -ge "$ACKED" ] || die "the database holds $INDB tickets but $ACKED were acknowledged"
+done
+for m in $MODES; do
+	read -r acked indb <"$TMP/durability-$m"
+	echo "durability, $m: $indb tickets in the database >= $acked acknowledged: OK"
+done
+echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection)"

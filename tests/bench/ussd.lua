@@ -6,8 +6,14 @@
 -- (thread, run salt, counter) and its own phone number.
 --
 -- wrk gives a script no connection identity (request()/response() do not say
--- which connection they are for), so a session's steps cannot be spread over
--- separate request() calls while several connections share a thread. Two modes:
+-- which connection they are for). Three modes:
+--   interleave (default): each thread keeps a ring of RING sessions (16 per
+--     connection); every request() sends the next step of the next session in
+--     the ring, so consecutive requests on a connection belong to different
+--     sessions, every request is one step, and a session's next step is sent
+--     only after hundreds of other requests - long after its previous step was
+--     answered (a violation would show as an unexpected screen and fail the
+--     run). wrk's latency is then per step, like real USSD traffic.
 --   pipeline (default): request() returns the whole session as pipelined
 --     HTTP/1.1 requests on one connection. The server answers a connection's
 --     requests strictly in order, so each connection runs its sessions one
@@ -27,6 +33,8 @@ local threads = {}
 function setup(thread)
 	table.insert(threads, thread)
 	thread:set("tid", #threads)
+	thread:set("conns", tostring(math.ceil(tonumber(os.getenv("BENCH_CONNECTIONS") or "64") /
+		tonumber(os.getenv("BENCH_THREADS") or "2"))))
 end
 
 local S, mode, salt, validate
@@ -63,8 +71,9 @@ end
 local function new_session()
 	counter = counter + 1
 	sid = string.format("bench-%d-%d-%d", salt, tid, counter)
-	-- +62 813 SS T CCCCCC: 14 digits, unique per run salt, thread and counter
-	phone = string.format("%%2B62813%02d%d%06d", salt % 100, tid % 10, counter % 1000000)
+	-- +62 813 SS TT CCCCCC (15 digits, the E.164 maximum): unique per run salt,
+	-- thread (up to 99) and counter (up to a million sessions per thread and run)
+	phone = string.format("%%2B62813%02d%02d%06d", salt % 100, tid % 100, counter % 1000000)
 end
 
 local function step_request(i)
@@ -72,8 +81,56 @@ local function step_request(i)
 	return wrk.format("POST", nil, headers, body)
 end
 
+local verified = false
+
+local ring = {} -- interleave: { sid, phone, step } per slot
+local ring_pos = 0
+
+local function interleave_request()
+	if #ring == 0 then
+		local conns = tonumber(wrk.thread:get("conns") or "32")
+		for i = 1, conns * 16 do
+			new_session()
+			ring[i] = { sid = sid, phone = phone, step = 0 }
+		end
+	end
+	ring_pos = ring_pos % #ring + 1
+	local slot = ring[ring_pos]
+	if slot.step > #S.inputs then
+		new_session()
+		slot.sid, slot.phone, slot.step = sid, phone, 0
+	end
+	sid, phone = slot.sid, slot.phone
+	local r = step_request(slot.step)
+	slot.step = slot.step + 1
+	return r
+end
+
 function request()
+	if mode == "interleave" then
+		-- wrk's check call on thread 1 is never sent: give it a throwaway session
+		if tid == 1 and not verified then
+			verified = true
+			local s, p = sid, phone
+			new_session()
+			local r = step_request(0)
+			sid, phone = s, p
+			return r
+		end
+		return interleave_request()
+	end
 	if mode == "step" then
+		-- wrk calls request() once on the first thread before the run to check
+		-- the script (that request is never sent): answer it with the dial of a
+		-- throwaway session so the real sessions start at their first step
+		if tid == 1 and not verified then
+			verified = true
+			local s, p = sid, phone
+			new_session()
+			local r = step_request(0)
+			sid, phone = s, p
+			return r
+		end
 		if step == 0 then new_session() end
 		local r = step_request(step)
 		step = step + 1

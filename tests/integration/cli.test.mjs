@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-	test, assert, eq, match, noMatch, ussdComplaint, cli, tmpDir, digits, phone, NIK_A, DESC, DIALOGS, TICKET_RE,
+	test, assert, eq, match, ussdComplaint, cli, tmpDir, digits, phone, NIK_A, DESC, DIALOGS, TICKET_RE,
 	ticketRow, sql,
 } from './lib.mjs';
 

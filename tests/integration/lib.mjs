@@ -255,6 +255,7 @@ export async function startPintu(opts = {}) {
 	});
 	const h = {
 		child, port, dir, db, cfgPath,
+		ownDir: !opts.dir, // the runner removes it after a passing test
 		base: `http://127.0.0.1:${port}`,
 		out: '', err: '',
 		exited: null, // {code, signal} once exited

@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, walk, complaintRules, ticketDone,
-	testConfig, sql, cli, tmpDir, digits, ticketRow, phone, uid, opt, TICKET_RE, checkUssd,
+	test, assert, eq, match, AtUssd, KannelGet, ussdComplaint, testConfig, sql, cli, tmpDir, digits, phone, uid, opt, TICKET_RE, checkUssd,
 } from './lib.mjs';
 
 test('http: health, 404, 405, 413, 400 and 403', async (t) => {
@@ -76,6 +75,7 @@ test('http: invalid UTF-8 bytes in text give 200 and no crash', async (t) => {
 test('store: a database created by this binary is re-opened with its tickets', async (t) => {
 	const dir = tmpDir();
 	const db = path.join(dir, 'keep.db');
+	t.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
 	const h1 = await t.server({ dir, db });
 	const { number, ussd } = await ussdComplaint(h1);
 	const r1 = await h1.stop();
@@ -119,7 +119,7 @@ test('shutdown: SIGTERM while requests are in flight loses no acknowledged ticke
 	// learn the inputs of a full complaint once
 	const probe = await ussdComplaint(h);
 	const inputs = probe.ussd.inputs.slice();
-	const N = 40;
+	const N = 60;
 	// bring N sessions to the last screen before the ticket
 	const sessions = [];
 	for (let i = 0; i < N; i++) sessions.push(new AtUssd(h));
@@ -130,18 +130,38 @@ test('shutdown: SIGTERM while requests are in flight loses no acknowledged ticke
 			assert(!s.end && !TICKET_RE.test(s.text), `replayed step must continue: ${s.text}`);
 		}
 	}));
-	// fire every final confirmation plus fresh dials, and SIGTERM while they run
-	const finals = sessions.map((u) => u.send(inputs.at(-1)).then((s) => ({ ok: true, s }), (e) => ({ ok: false, e })));
-	const dials = [];
-	for (let i = 0; i < 20; i++) dials.push(new AtUssd(h).dial().catch(() => null));
-	await new Promise((r) => setTimeout(r, 1));
-	h.child.kill('SIGTERM');
+	// background load: workers walking new sessions until the server is gone
+	let stopped = false;
+	const load = [];
+	for (let w = 0; w < 64; w++) {
+		load.push((async () => {
+			while (!stopped) {
+				const u = new AtUssd(h);
+				try {
+					await u.dial();
+					for (const x of inputs.slice(0, 4)) await u.send(x);
+				} catch {
+					return;
+				}
+			}
+		})());
+	}
+	// send the final confirmations one after another (not awaiting), SIGTERM
+	// once a third of them were sent, keep sending while the server shuts down
+	const finals = [];
+	for (let i = 0; i < N; i++) {
+		finals.push(sessions[i].send(inputs.at(-1)).then((s) => ({ ok: true, s }), (e) => ({ ok: false, e })));
+		if (i === Math.floor(N / 3)) h.child.kill('SIGTERM');
+		await new Promise((r) => setTimeout(r, 2));
+	}
 	const results = await Promise.all(finals);
-	await Promise.all(dials);
 	const ex = await h.exit;
-	eq(ex.code, 0, 'exit code after SIGTERM');
+	stopped = true;
+	await Promise.all(load);
+	eq(ex.code, 0, `exit code after SIGTERM (signal ${ex.signal})`);
 	const acked = results.filter((r) => r.ok && r.s.end && TICKET_RE.test(r.s.text)).map((r) => TICKET_RE.exec(r.s.text)[1]);
 	t.log(`acknowledged ${acked.length} of ${N}`);
+	assert(acked.length > 0, 'some confirmations were answered before the shutdown');
 	for (const r of results) if (r.ok) assert(r.s.end && TICKET_RE.test(r.s.text), `an answered final step carries a ticket: ${r.s.text}`);
 	const numbers = new Set(sql(h.db, 'select number from tickets').map((x) => x.number));
 	for (const n of acked) assert(numbers.has(digits(n)), `acknowledged ticket ${n} is in the database`);

@@ -90,6 +90,11 @@ async function runOne(tc) {
 			problems.push(`server log contains personal data ${JSON.stringify(l)}:\n${lines.join('\n')}`);
 		}
 	}
+	for (const h of servers) {
+		if (!h.ownDir) continue;
+		if (problems.length || process.env.PINTU_IT_KEEP) console.log(`     kept ${h.dir}`);
+		else fs.rmSync(h.dir, { recursive: true, force: true });
+	}
 	for (const fn of cleanups.reverse()) {
 		try {
 			await fn();

@@ -3,7 +3,7 @@
 // the generic SMS shape, and provider retries of the same message id.
 
 import {
-	test, assert, eq, match, noMatch, AtSms, KannelGet, KannelPost, smsComplaint, sql, digits, ticketRow,
+	test, assert, eq, match, noMatch, AtSms, KannelGet, KannelPost, smsComplaint, sql, ticketRow,
 	waitForRow, pidIs, sleep, phone, uid, DESC, NIK_A, checkSms, opt,
 } from './lib.mjs';
 
@@ -112,4 +112,24 @@ test('sms: generic SMS form shape with the reply in the body', async (t) => {
 	const miss = await h.postForm('/webhooks/gsms', { to: '1708', text: 'MENU', id: uid('g') });
 	eq(miss.status, 400, 'missing sender');
 	eq(sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${ph}'`)[0].n, 1, 'inbound row');
+});
+
+test('sms: the sender retries a failed send, then a delivery report marks it delivered', async (t) => {
+	const mock = await t.mock();
+	const h = await t.server({ atBase: mock.url });
+	mock.failNext(2, 503);
+	const c = new AtSms(h, mock);
+	const r = await c.send('MENU');
+	assert(opt(r.text, /Sampaikan pengaduan/i), `the reply arrives after retries: ${r.text}`);
+	const failed = mock.requests.filter((x) => x.url === '/version1/messaging').length - mock.messages.length;
+	eq(failed, 2, 'two failed attempts before the success');
+	const m = mock.to(c.phone)[0];
+	const row = await waitForRow(h.db, `select * from messages where direction = 'out' and provider_id = '${m.messageId}' and status = 'sent'`);
+	eq(row.attempts, 3, 'three attempts recorded');
+	// Africa's Talking delivery report
+	const dlr = await h.postForm('/webhooks/at-sms/status', { id: m.messageId, status: 'Success', phoneNumber: c.phone, networkCode: '51010' });
+	eq(dlr.status, 200, `delivery report accepted (${dlr.text})`);
+	await waitForRow(h.db, `select 1 from messages where id = ${row.id} and status = 'delivered'`);
+	const bad = await h.postForm('/webhooks/at-sms/status', { status: 'Success' });
+	eq(bad.status, 400, 'a delivery report without id');
 });

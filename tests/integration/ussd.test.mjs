@@ -165,7 +165,15 @@ test('generic ussd: JSON body, newest input, JSON reply, full complaint', async 
 	const first = await g.dial();
 	eq(first.json.action, 'continue', 'first screen continues');
 	assert(opt(first.text, /Sampaikan pengaduan/i), 'main menu');
-	const w = await walk(first, (x) => g.send(x), complaintRules(), ticketDone(true));
+	// a resident who types the same digit twice in a row (main menu 1, then 1 for
+	// "myself") must move on: in newest-input mode without a message id, an equal
+	// input is a new round, not a provider retry
+	const s1 = await g.send(opt(first.text, /Sampaikan pengaduan/i));
+	const o1 = opt(s1.text, /sendiri|saya|keluarga/i);
+	assert(o1, `subject menu: ${s1.text}`);
+	const s2 = await g.send(o1);
+	assert(s2.text !== s1.text, `the same input twice in a row was answered as a retry (screen repeated): ${s2.text}`);
+	const w = await walk(s2, (x) => g.send(x), complaintRules(), ticketDone(true));
 	eq(w.last.json.action, 'end', 'final action');
 	const number = TICKET_RE.exec(w.last.text)[1];
 	const row = ticketRow(h.db, number);

@@ -87,6 +87,7 @@ export async function startKannel({ pintuPort, dir = tmpDir('pintu-kannel-') }) 
 		},
 		async stop() {
 			for (const r of procs.slice().reverse()) await kill(r);
+			if (!process.env.PINTU_IT_KEEP) fs.rmSync(dir, { recursive: true, force: true });
 		},
 	};
 	try {

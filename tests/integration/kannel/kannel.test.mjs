@@ -8,16 +8,35 @@ import { test, assert, eq, match, sql, phone, DESC, checkSms } from '../lib.mjs'
 import { startKannel, kannelInstalled, BEARERBOX, FAKESMSC } from './kannel.mjs';
 
 /** Replies fakesmsc printed: [{from, to, text}]. fakesmsc prints each line of a
- * message as its own "Got message N: <...>": the first as "<from to text LINE>",
- * the following ones as "<LINE>". */
+ * text message as its own "Got message N: <...>": the first as
+ * "<from to text LINE>", the following ones as "<LINE>". A concatenated reply
+ * arrives as parts "<from to udh %05%00%03REF%TOTAL%SEQ data URLENCODED>",
+ * joined here by reference number. */
 function received(out) {
 	const res = [];
+	const concat = new Map();
 	const re = /Got message \d+: <(.*)>\s*$/gm;
 	let m;
 	while ((m = re.exec(out))) {
 		const head = /^(\+?\d+) (\+?\d+) text (.*)$/.exec(m[1]);
-		if (head) res.push({ from: head[1], to: head[2], text: head[3] });
-		else if (res.length) res[res.length - 1].text += '\n' + m[1];
+		const part = /^(\+?\d+) (\+?\d+) udh (\S+) data (.*)$/.exec(m[1]);
+		if (head) {
+			res.push({ from: head[1], to: head[2], text: head[3] });
+		} else if (part) {
+			const udh = Buffer.from(decodeURIComponent(part[3]), 'latin1');
+			const ref = `${part[2]}:${udh[3]}`;
+			const text = decodeURIComponent(part[4].replace(/\+/g, ' '));
+			let msg = concat.get(ref);
+			if (!msg) {
+				msg = { from: part[1], to: part[2], parts: [] };
+				concat.set(ref, msg);
+				res.push(msg);
+			}
+			msg.parts[udh[5] - 1] = text;
+			msg.text = msg.parts.join('');
+		} else if (res.length) {
+			res[res.length - 1].text += '\n' + m[1];
+		}
 	}
 	return res;
 }
