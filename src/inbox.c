@@ -132,7 +132,6 @@ enum {
 	Q_IN_INSERT,
 	Q_IN_FIND,
 	Q_IN_RECENT,
-	Q_REPLY_FIND,
 	Q_CONTACT_LANG,
 	Q_COUNT
 };
@@ -149,13 +148,12 @@ static const char *const sql_text[Q_COUNT] = {
 			  "provider_session = excluded.provider_session, last_text = excluded.last_text, "
 			  "state = excluded.state, updated_ms = excluded.updated_ms",
 	[Q_IN_INSERT] = "INSERT INTO messages(channel, direction, provider_id, contact_id, peer, body, "
-			"status, created_ms, updated_ms) VALUES(?1, 'in', ?2, ?3, ?4, ?5, 'received', ?6, ?6) "
-			"ON CONFLICT DO NOTHING",
-	[Q_IN_FIND] = "SELECT id FROM messages WHERE channel = ?1 AND direction = 'in' AND provider_id = ?2",
-	[Q_IN_RECENT] = "SELECT id, body, created_ms FROM messages WHERE channel = ?1 AND direction = 'in' "
-			"AND contact_id = ?2 ORDER BY id DESC LIMIT 1",
-	[Q_REPLY_FIND] = "SELECT body FROM messages WHERE in_reply_to = ?1 AND direction = 'out' "
-			 "AND channel = ?2 ORDER BY id LIMIT 1",
+			"reply, status, created_ms, updated_ms) "
+			"VALUES(?1, 'in', ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?7)",
+	[Q_IN_FIND] = "SELECT id, reply FROM messages WHERE channel = ?1 AND direction = 'in' "
+		      "AND provider_id = ?2",
+	[Q_IN_RECENT] = "SELECT id, body, created_ms, reply FROM messages WHERE channel = ?1 "
+			"AND direction = 'in' AND contact_id = ?2 ORDER BY id DESC LIMIT 1",
 	[Q_CONTACT_LANG] = "UPDATE contacts SET lang = ?2 WHERE id = ?1",
 };
 
@@ -336,95 +334,78 @@ static int session_save(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, co
 	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
 }
 
-/* Insert the inbound row. *dup_of gets the earlier row's id when key already exists. */
-static int inbound_insert(struct pt_inbox *in, sqlite3 *db, const struct pt_inbox_req *r, const char *key,
-			  int64_t contact_id, int64_t now, int64_t *id, int64_t *dup_of)
+/* A retry: answer with what the original got (the stored inline reply; for a
+ * send-mode channel the reply was queued then, so only acknowledge). */
+static void replay(struct pt_inbox_req *r, const char *reply)
 {
-	const char *chan = r->chan->name;
-	sqlite3_stmt *st = q_in(in, db, Q_IN_INSERT);
-	if (!st)
-		return PT_EDB;
-	sqlite3_bind_text(st, 1, chan, -1, SQLITE_STATIC);
-	if (key)
-		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, contact_id);
-	sqlite3_bind_text(st, 4, r->msg.from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->msg.text, (int)r->msg.text_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, now);
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
-		return PT_EDB;
-	*dup_of = 0;
-	if (sqlite3_changes(db) == 1) {
-		*id = sqlite3_last_insert_rowid(db);
-		return PT_OK;
+	r->duplicate = 1;
+	r->reply.has_text = 0;
+	if (!reply)
+		return;
+	if (r->chan->adapter->kind == PT_CHAN_USSD &&
+	    (strncmp(reply, "END ", 4) == 0 || strncmp(reply, "CON ", 4) == 0)) {
+		r->reply.end = reply[0] == 'E';
+		reply += 4;
 	}
-	st = q_in(in, db, Q_IN_FIND);
-	if (!st)
-		return PT_EDB;
-	sqlite3_bind_text(st, 1, chan, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*dup_of = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? PT_OK : PT_EDB;
+	r->reply.text_len = pt_strlcpy(r->reply.text, reply, sizeof(r->reply.text));
+	if (r->reply.text_len >= sizeof(r->reply.text))
+		r->reply.text_len = sizeof(r->reply.text) - 1;
+	r->reply.has_text = 1;
 }
 
-/* Without a provider id: the previous inbound row of this contact on this
- * channel, if it carries the same text and arrived within the window. */
-static int recent_duplicate(struct pt_inbox *in, sqlite3 *db, const struct pt_inbox_req *r, int64_t contact_id,
-			    int64_t now, int64_t *dup_of)
+/* Is this message a provider's retry? Looks the dedupe key up, or without a
+ * key (SMS) compares with the contact's previous message on this channel.
+ * Answers the retry (r->duplicate = 1) when it is one. */
+static int find_duplicate(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r,
+			  const char *key, int64_t contact_id, int64_t now)
 {
-	sqlite3_stmt *st = q_in(in, db, Q_IN_RECENT);
+	sqlite3_stmt *st = q_in(in, db, key ? Q_IN_FIND : Q_IN_RECENT);
 	if (!st)
 		return PT_EDB;
 	sqlite3_bind_text(st, 1, r->chan->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, contact_id);
-	*dup_of = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	if (key)
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_int64(st, 2, contact_id);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && key) {
+		replay(r, (const char *)sqlite3_column_text(st, 1));
+	} else if (rc == SQLITE_ROW) {
 		const char *body = (const char *)sqlite3_column_text(st, 1);
 		size_t blen = (size_t)sqlite3_column_bytes(st, 1);
 		int64_t at = sqlite3_column_int64(st, 2);
 		if (body && blen == r->msg.text_len && memcmp(body, r->msg.text, blen) == 0 &&
 		    now - at < DUP_WINDOW_MS)
-			*dup_of = sqlite3_column_int64(st, 0);
+			replay(r, (const char *)sqlite3_column_text(st, 3));
 	}
 	sqlite3_reset(st);
-	return PT_OK;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PT_OK : PT_EDB;
 }
 
-/* Answer a retry with the reply stored for the original message. */
-static int replay(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, int64_t in_id)
+/* Insert the inbound row with the inline reply (NULL when none). */
+static int inbound_insert(struct pt_inbox *in, sqlite3 *db, const struct pt_inbox_req *r,
+			  const char *key, int64_t contact_id, const char *reply, int64_t now,
+			  int64_t *id)
 {
-	sqlite3_stmt *st = q_in(in, db, Q_REPLY_FIND);
+	sqlite3_stmt *st = q_in(in, db, Q_IN_INSERT);
 	if (!st)
 		return PT_EDB;
-	sqlite3_bind_int64(st, 1, in_id);
-	sqlite3_bind_text(st, 2, r->chan->name, -1, SQLITE_STATIC);
-	r->duplicate = 1;
-	r->reply.has_text = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *b = (const char *)sqlite3_column_text(st, 0);
-		if (b) {
-			int ussd = r->chan->adapter->kind == PT_CHAN_USSD;
-			if (ussd && (strncmp(b, "END ", 4) == 0 || strncmp(b, "CON ", 4) == 0)) {
-				r->reply.end = b[0] == 'E';
-				b += 4;
-			}
-			r->reply.text_len = pt_strlcpy(r->reply.text, b, sizeof(r->reply.text));
-			if (r->reply.text_len >= sizeof(r->reply.text))
-				r->reply.text_len = sizeof(r->reply.text) - 1;
-			r->reply.has_text = 1;
-		}
-	} else if (r->chan->adapter->kind == PT_CHAN_USSD) {
-		/* A round that produced no reply row cannot happen; end politely. */
-		r->reply.has_text = 1;
-		r->reply.end = 1;
-		r->reply.text_len = pt_strlcpy(r->reply.text, "Terima kasih.", sizeof(r->reply.text));
-	}
+	sqlite3_bind_text(st, 1, r->chan->name, -1, SQLITE_STATIC);
+	if (key)
+		sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, contact_id);
+	sqlite3_bind_text(st, 4, r->msg.from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->msg.text, (int)r->msg.text_len, SQLITE_STATIC);
+	if (reply)
+		sqlite3_bind_text(st, 6, reply, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, now);
+	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pt_log(PT_LOG_ERROR, "inbox_insert", "err=\"%s\"", sqlite3_errmsg(db));
+		return PT_EDB;
+	}
+	*id = sqlite3_last_insert_rowid(db);
 	return PT_OK;
 }
 
@@ -462,51 +443,50 @@ static void ussd_input(const struct pt_msg *m, const struct step *sp, const char
 	}
 }
 
-static int queue_reply(sqlite3 *db, struct pt_inbox_req *r, int64_t contact_id, int64_t in_id,
-		       int64_t ticket_id, const struct pt_dialog_out *out)
+/* Store the inbound row with its inline answer, and queue what goes out
+ * through a provider's API: the reply of a send-mode channel, and the SMS with
+ * the ticket number for a USSD caller. */
+static int store_and_reply(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r,
+			   const char *key, int64_t contact_id, int64_t ticket_id,
+			   const struct pt_dialog_out *out, int64_t now, char *scratch, size_t cap)
 {
 	const struct pt_channel *ch = r->chan;
 	int ussd = ch->adapter->kind == PT_CHAN_USSD;
 	int send_mode = ch->adapter->reply_mode &&
 			ch->adapter->reply_mode(ch->conf) == PT_REPLY_SEND;
-	char body[PT_REPLY_MAX + 8];
-	if (ussd)
-		snprintf(body, sizeof(body), "%s %s", out->end ? "END" : "CON", out->text);
-	else
-		pt_strlcpy(body, out->text, sizeof(body));
-	struct pt_outbox_item it = {
-		.channel = ch->name,
-		.contact_id = contact_id,
-		.to = r->msg.from,
-		.text = body,
-		.in_reply_to = in_id,
-		.ticket_id = ticket_id,
-		.inline_sent = !send_mode,
-		.not_sms = ch->adapter->kind != PT_CHAN_SMS,
-	};
-	int rc = pt_outbox_enqueue(db, &it, NULL);
+	const char *inline_reply = NULL;
+	if (ussd) {
+		snprintf(scratch, cap, "%s %s", out->end ? "END" : "CON", out->text);
+		inline_reply = scratch;
+	} else if (!send_mode) {
+		inline_reply = out->text;
+	}
+	int64_t in_id = 0;
+	int rc = inbound_insert(in, db, r, key, contact_id, inline_reply, now, &in_id);
 	if (rc < 0)
 		return rc;
-	if (send_mode)
-		r->queued++;
 	r->reply.has_text = 1;
 	r->reply.end = out->end;
 	r->reply.text_len = pt_strlcpy(r->reply.text, out->text, sizeof(r->reply.text));
 	if (r->reply.text_len >= sizeof(r->reply.text))
 		r->reply.text_len = sizeof(r->reply.text) - 1;
+	struct pt_outbox_item it = {
+		.channel = ch->name,
+		.contact_id = contact_id,
+		.to = r->msg.from,
+		.text = out->text,
+		.in_reply_to = in_id,
+		.ticket_id = ticket_id,
+	};
+	if (send_mode && !ussd) {
+		if ((rc = pt_outbox_enqueue(db, &it, NULL)) < 0)
+			return rc;
+		r->queued++;
+	}
 	/* A ticket filed over USSD: the number also goes out by SMS. */
 	if (ussd && ticket_id && ch->sms_channel[0]) {
-		struct pt_outbox_item sms = {
-			.channel = ch->sms_channel,
-			.contact_id = contact_id,
-			.to = r->msg.from,
-			.text = out->text,
-			.in_reply_to = in_id,
-			.ticket_id = ticket_id,
-			.inline_sent = 0,
-		};
-		rc = pt_outbox_enqueue(db, &sms, NULL);
-		if (rc < 0)
+		it.channel = ch->sms_channel;
+		if ((rc = pt_outbox_enqueue(db, &it, NULL)) < 0)
 			return rc;
 		r->queued++;
 	}
@@ -521,7 +501,7 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	const struct pt_channel *ch = r->chan;
 	const struct pt_msg *m = &r->msg;
 	int ussd = ch->adapter->kind == PT_CHAN_USSD;
-	int64_t now = pt_now_ms(), contact_id, in_id = 0, dup_of = 0;
+	int64_t now = pt_now_ms(), contact_id;
 	char lang[4];
 	int rc = contact_upsert(in, db, m->from, now, &contact_id, lang);
 	if (rc < 0)
@@ -538,18 +518,13 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		snprintf(sp->key, sizeof(sp->key), "u:%s:%zu:%016llx", m->session_id, m->text_len,
 			 (unsigned long long)fnv64(m->text, m->text_len));
 		key = sp->key;
-	} else if (!ussd) {
-		/* SMS without an id: the same text again within seconds is a retry. */
-		if ((rc = recent_duplicate(in, db, r, contact_id, now, &dup_of)) < 0)
-			goto out;
 	}
 	/* USSD with only the newest input and no id: a round cannot be told from
 	 * a resident typing the same answer twice, so it is never deduplicated. */
-	if (!dup_of && (rc = inbound_insert(in, db, r, key, contact_id, now, &in_id, &dup_of)) < 0)
+	if ((key || !ussd) && (rc = find_duplicate(in, db, r, key, contact_id, now)) < 0)
 		goto out;
-	if (dup_of) {
+	if (r->duplicate) {
 		atomic_fetch_add(&in->duplicates, 1);
-		rc = replay(in, db, r, dup_of);
 		goto out;
 	}
 
@@ -584,7 +559,8 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 			contact_lang_cached(in, m->from, sp->s.lang);
 		}
 	}
-	rc = queue_reply(db, r, contact_id, in_id, actx.ticket_id, &sp->out);
+	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
+			     sizeof(sp->state));
 out:
 	free(sp);
 	return rc;

@@ -65,6 +65,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pintu/common.h"
@@ -90,7 +91,7 @@ static const char *const migrations[] = {
 	"  state TEXT NOT NULL,\n"
 	"  updated_ms INTEGER NOT NULL,\n"
 	"  PRIMARY KEY (contact_id, channel)\n"
-	");\n"
+	") WITHOUT ROWID;\n"
 	"CREATE TABLE tickets (\n"
 	"  id INTEGER PRIMARY KEY,\n"
 	"  number TEXT NOT NULL UNIQUE,\n"
@@ -122,6 +123,7 @@ static const char *const migrations[] = {
 	"  contact_id INTEGER REFERENCES contacts(id),\n"
 	"  peer TEXT NOT NULL,\n"
 	"  body TEXT NOT NULL,\n"
+	"  reply TEXT,\n"
 	"  status TEXT NOT NULL,\n"
 	"  in_reply_to INTEGER REFERENCES messages(id),\n"
 	"  ticket_id INTEGER REFERENCES tickets(id),\n"
@@ -134,7 +136,6 @@ static const char *const migrations[] = {
 	");\n"
 	"CREATE UNIQUE INDEX messages_provider ON messages(channel, direction, provider_id)\n"
 	"  WHERE provider_id IS NOT NULL;\n"
-	"CREATE INDEX messages_reply ON messages(in_reply_to) WHERE in_reply_to IS NOT NULL;\n"
 	"CREATE INDEX messages_due ON messages(next_attempt_ms) WHERE direction = 'out' AND status = "
 	"'queued';\n",
 };
@@ -183,7 +184,7 @@ struct pt_store {
 	pthread_t ck_thread;
 	_Atomic int wal_frames;
 
-	_Atomic uint64_t jobs, batches, commit_failures;
+	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us;
 };
 
 struct sync_batch {
@@ -496,9 +497,15 @@ static int sync_wal(struct pt_store *st)
 		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"open: %s\"", strerror(errno));
 		return PT_EIO;
 	}
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	int rc = fdatasync(fd);
 	int e = errno;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
 	close(fd);
+	atomic_fetch_add(&st->syncs, 1);
+	atomic_fetch_add(&st->sync_us, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
+						  (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (rc != 0) {
 		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"fdatasync: %s\"", strerror(e));
 		return PT_EIO;
@@ -897,4 +904,6 @@ void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 	out->jobs = atomic_load(&st->jobs);
 	out->batches = atomic_load(&st->batches);
 	out->commit_failures = atomic_load(&st->commit_failures);
+	out->syncs = atomic_load(&st->syncs);
+	out->sync_us = atomic_load(&st->sync_us);
 }

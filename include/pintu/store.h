@@ -75,6 +75,7 @@ sqlite3_stmt *pt_store_stmt(sqlite3 *db, const char *sql);
 /* Counters for /metrics and the benchmark. */
 struct pt_store_stats {
 	uint64_t jobs, batches, commit_failures;
+	uint64_t syncs, sync_us; /* WAL fdatasyncs and the time they took in total */
 };
 void pt_store_stats(struct pt_store *st, struct pt_store_stats *out);
 

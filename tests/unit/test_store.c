@@ -76,8 +76,8 @@ PT_TEST(test_fresh_and_reopen)
 		     5);
 	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN "
 			       "('tickets_status','tickets_contact','ticket_events_ticket',"
-			       "'messages_provider','messages_reply','messages_due')"),
-		     6);
+			       "'messages_provider','messages_due')"),
+		     5);
 	sqlite3_stmt *s = NULL;
 	sqlite3_prepare_v2(r, "PRAGMA journal_mode", -1, &s, NULL);
 	PT_CHECK(sqlite3_step(s) == SQLITE_ROW);
