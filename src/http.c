@@ -21,6 +21,7 @@
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,10 @@ struct req {
 	int inflight;       /* counted in h->inflight */
 	const struct pt_channel *chan;
 	struct pt_form query;
+	/* Large members last: they are not zeroed per request (the adapter
+	 * fills ir.msg, the inbox resets ir's results, render fills resp). */
 	struct pt_inbox_req ir;
+	struct pt_http_resp resp;
 };
 
 static void count(struct pt_http *h, unsigned status)
@@ -113,9 +117,11 @@ static enum MHD_Result send_closing(struct MHD_Connection *conn, struct pt_http 
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct req *r = calloc(1, sizeof(*r));
+	struct req *r = malloc(sizeof(*r));
 	if (!r)
 		return NULL;
+	memset(r, 0, offsetof(struct req, ir));
+	r->ir.reply.has_text = 0;
 	r->h = cls;
 	r->conn = conn;
 	size_t n = strnlen(uri, URI_MAX + 1);
@@ -345,17 +351,18 @@ static enum MHD_Result finish_webhook(struct req *r)
 	struct pt_http *h = r->h;
 	if (r->ir.rc < 0)
 		return send_error(r->conn, h, 503, "temporarily unavailable, please retry");
-	struct pt_http_resp resp;
-	memset(&resp, 0, sizeof(resp));
-	struct pt_reply reply = r->ir.reply;
+	struct pt_http_resp *resp = &r->resp;
+	resp->status = 0;
+	resp->content_type[0] = '\0';
+	resp->body_len = 0;
 	if (r->chan->adapter->reply_mode && r->chan->adapter->reply_mode(r->chan->conf) == PT_REPLY_SEND)
-		reply.has_text = 0; /* the reply goes out through the sender */
-	int rc = r->chan->adapter->render(r->chan->conf, &reply, &resp);
+		r->ir.reply.has_text = 0; /* the reply goes out through the sender */
+	int rc = r->chan->adapter->render(r->chan->conf, &r->ir.reply, resp);
 	if (rc < 0)
 		return send_error(r->conn, h, 500, "cannot render reply");
-	return send_text(r->conn, h, resp.status ? (unsigned)resp.status : 200,
-			 resp.content_type[0] ? resp.content_type : "text/plain; charset=utf-8",
-			 resp.body, resp.body_len);
+	return send_text(r->conn, h, resp->status ? (unsigned)resp->status : 200,
+			 resp->content_type[0] ? resp->content_type : "text/plain; charset=utf-8",
+			 resp->body, resp->body_len);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -487,7 +494,7 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
 				MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
 				MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
 				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
 				MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
