@@ -11,6 +11,7 @@
  * inbox -> sender -> HTTP. SIGINT/SIGTERM stop accepting, let in-flight
  * webhooks commit and answer, then stop the sender and close the store.
  */
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -380,6 +381,48 @@ static int print_ticket_row(const struct pt_ticket *t, void *arg)
 	return 0;
 }
 
+/* "key: value" lines and an event list, from the same JSON the API gives
+ * (one source for what a ticket shows, masked the same way). */
+static void print_ticket_text(sqlite3 *db, const struct pt_ticket *t)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	if (!mem)
+		return;
+	pt_ticket_write_json(db, t, 1, mem);
+	fclose(mem);
+	cJSON *o = cJSON_ParseWithLength(buf, len);
+	free(buf);
+	if (!o)
+		return;
+	const cJSON *it;
+	cJSON_ArrayForEach(it, o)
+	{
+		if (cJSON_IsString(it) && it->valuestring[0])
+			printf("%-13s %s\n", it->string, it->valuestring);
+		else if (cJSON_IsNumber(it))
+			printf("%-13s %g\n", it->string, it->valuedouble);
+	}
+	const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "events");
+	if (cJSON_IsArray(ev))
+		printf("history:\n");
+	cJSON_ArrayForEach(it, ev)
+	{
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(it, "at");
+		const cJSON *actor = cJSON_GetObjectItemCaseSensitive(it, "actor");
+		const cJSON *from = cJSON_GetObjectItemCaseSensitive(it, "from");
+		const cJSON *to = cJSON_GetObjectItemCaseSensitive(it, "to");
+		const cJSON *note = cJSON_GetObjectItemCaseSensitive(it, "note");
+		printf("  %s  %-10s %s -> %s%s%s\n", cJSON_IsString(at) ? at->valuestring : "",
+		       cJSON_IsString(actor) ? actor->valuestring : "",
+		       cJSON_IsString(from) ? from->valuestring : "-",
+		       cJSON_IsString(to) ? to->valuestring : "",
+		       cJSON_IsString(note) ? "  " : "", cJSON_IsString(note) ? note->valuestring : "");
+	}
+	cJSON_Delete(o);
+}
+
 static int cmd_tickets(int argc, char **argv)
 {
 	struct opts o;
@@ -427,8 +470,7 @@ static int cmd_tickets(int argc, char **argv)
 			pt_ticket_write_json(db, &t, 1, stdout);
 			fputc('\n', stdout);
 		} else {
-			pt_ticket_write_json(db, &t, 1, stdout);
-			fputc('\n', stdout);
+			print_ticket_text(db, &t);
 		}
 	} else {
 		struct pt_ticket_filter f = { .status = o.status, .limit = o.limit };
