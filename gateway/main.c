@@ -67,7 +67,7 @@ static const char usage_tickets[] =
 	"       pintu tickets show NUMBER [--db FILE] [--json]\n"
 	"\n"
 	"List tickets (newest first) or show one with its event history. NUMBER may be\n"
-	"written 4821-0937 or 48210937. Phone numbers and NIKs are always masked.\n"
+	"written 4821-0934 or 48210934. Phone numbers and NIKs are always masked.\n"
 	"  --config FILE   take the database path from this configuration\n"
 	"  --db FILE       the database (default: the configuration's, var/pintu.db)\n"
 	"  --status STATE  only tickets in this state (received, registered, ...)\n"
