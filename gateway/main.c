@@ -320,7 +320,26 @@ out:
 
 /* ---- tickets ---- */
 
-static sqlite3 *open_db_for_reading(const struct opts *o, struct pt_store **st_out)
+/* PRAGMA user_version of db into *v; -1 when it cannot be read. */
+static int read_schema_version(sqlite3 *db, int *v)
+{
+	sqlite3_stmt *q = NULL;
+	int rc = -1;
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW) {
+		*v = sqlite3_column_int(q, 0);
+		rc = 0;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* A read-only connection to the database, for tickets list/show. Deliberately
+ * not pt_store_open: that may change the journal mode or migrate, and
+ * pt_store_close checkpoints (TRUNCATE), which takes the write lock and can
+ * stall a running server's writer. A plain reader on the WAL file never blocks
+ * it. The caller closes with sqlite3_close. */
+static sqlite3 *open_db_for_reading(const struct opts *o)
 {
 	char db[512];
 	if (o->db) {
@@ -337,20 +356,33 @@ static sqlite3 *open_db_for_reading(const struct opts *o, struct pt_store **st_o
 			db);
 		return NULL;
 	}
-	char err[512];
-	struct pt_store *st = pt_store_open(db, err, sizeof(err));
-	if (!st) {
-		fprintf(stderr, "pintu: %s\n", err);
-		return NULL;
+	sqlite3 *r = NULL;
+	int v = 0;
+	if (sqlite3_open_v2(db, &r, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		fprintf(stderr, "pintu: cannot open %s for reading: %s\n", db,
+			r ? sqlite3_errmsg(r) : "out of memory");
+		goto fail;
 	}
-	sqlite3 *r = pt_store_open_reader(st);
-	if (!r) {
-		fprintf(stderr, "pintu: cannot open %s for reading\n", db);
-		pt_store_close(st);
-		return NULL;
+	sqlite3_busy_timeout(r, 2000);
+	if (read_schema_version(r, &v) < 0) {
+		fprintf(stderr, "pintu: cannot read %s: %s\n", db, sqlite3_errmsg(r));
+		goto fail;
 	}
-	*st_out = st;
+	if (v == 0) {
+		fprintf(stderr, "pintu: %s is not a Pintu database (or empty)\n", db);
+		goto fail;
+	}
+	if (v > PT_STORE_SCHEMA_VERSION) {
+		fprintf(stderr,
+			"pintu: database schema version %d is newer than this pintu (knows up to %d); "
+			"upgrade pintu\n",
+			v, PT_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
 	return r;
+fail:
+	sqlite3_close(r);
+	return NULL;
 }
 
 struct list_ctx {
@@ -449,8 +481,7 @@ static int cmd_tickets(int argc, char **argv)
 		fprintf(stderr, "pintu: unknown state \"%s\"\n", o.status);
 		return 2;
 	}
-	struct pt_store *st = NULL;
-	sqlite3 *db = open_db_for_reading(&o, &st);
+	sqlite3 *db = open_db_for_reading(&o);
 	if (!db)
 		return 1;
 	int ret = 0;
@@ -490,7 +521,6 @@ static int cmd_tickets(int argc, char **argv)
 			printf("(%d ticket%s)\n", lc.n, lc.n == 1 ? "" : "s");
 	}
 	sqlite3_close(db);
-	pt_store_close(st);
 	return ret;
 }
 

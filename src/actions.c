@@ -10,7 +10,7 @@
  *   status_lookup       -> ok | need_nik4 | label_only | not_found | invalid
  *                          reads ticket_input; sets ticket_number, ticket_digits,
  *                          status_label, status_date, next_date (when due)
- *   status_verify_nik4  -> ok | wrong    reads ticket_digits, nik4
+ *   status_verify_nik4  -> ok | wrong | locked   reads ticket_digits, nik4
  *   match_kelurahan     -> found | not_found   reads kelurahan_input; sets
  *                          kelurahan, kecamatan
  *   program_info        -> ok | not_found  reads program; sets program_name, program_info
@@ -21,6 +21,16 @@
  * another number must give the last 4 digits of the ticket's NIK, or, when the
  * ticket has no NIK, sees only the label. A mistyped number (wrong check digit)
  * is "invalid", never somebody else's ticket.
+ *
+ * Guessing the last 4 digits: every wrong answer adds a row to
+ * status_verify_failures (ticket, contact, time). When the ticket has
+ * PT_NIK4_MAX_FAILURES or more wrong answers in the last PT_NIK4_WINDOW_MS, from
+ * any number, status_verify_nik4 answers "locked" without comparing, even when
+ * the answer would be right; so 10,000 tries cannot be made by restarting the
+ * session with CEK <number>. The owner's number never reaches this check.
+ * The lock counts per ticket, not per contact, because a guesser can use many
+ * numbers; the cost is that a guesser can lock a stranger's ticket for a day
+ * (the owner still sees it from the filing number, and the office can help).
  */
 #include "pintu/actions.h"
 
@@ -29,8 +39,13 @@
 #include <strings.h>
 
 #include "pintu/common.h"
+#include "pintu/store.h"
 #include "pintu/text.h"
 #include "pintu/tickets.h"
+
+/* Wrong last-4-NIK answers a ticket may collect in the window before it is locked. */
+#define PT_NIK4_MAX_FAILURES 5
+#define PT_NIK4_WINDOW_MS (24LL * 60 * 60 * 1000)
 
 static int is_en(const struct pt_session *s)
 {
@@ -195,6 +210,40 @@ static int status_lookup(struct pt_actions_ctx *ctx, struct pt_session *s, char 
 	return set_status_vars(ctx, s, &t, 0);
 }
 
+/* Wrong answers for ticket_id since since_ms, into *count. */
+static int nik4_failures(sqlite3 *db, int64_t ticket_id, int64_t since_ms, int64_t *count)
+{
+	sqlite3_stmt *st = pt_store_stmt(db, "SELECT count(*) FROM status_verify_failures "
+					     "WHERE ticket_id = ?1 AND created_ms >= ?2");
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_int64(st, 2, since_ms);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*count = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? PT_OK : PT_EDB;
+}
+
+static int nik4_failure_add(sqlite3 *db, int64_t ticket_id, int64_t contact_id, int64_t now)
+{
+	sqlite3_stmt *st = pt_store_stmt(db, "INSERT INTO status_verify_failures "
+					     "(ticket_id, contact_id, created_ms) VALUES (?1, ?2, ?3)");
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_int64(st, 1, ticket_id);
+	sqlite3_bind_int64(st, 2, contact_id);
+	sqlite3_bind_int64(st, 3, now);
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		pt_log(PT_LOG_ERROR, "status_nik4_record_failed", "error=\"%s\"", sqlite3_errmsg(db));
+		return PT_EDB;
+	}
+	return PT_OK;
+}
+
 static int status_verify_nik4(struct pt_actions_ctx *ctx, struct pt_session *s, char *outcome,
 			      size_t cap)
 {
@@ -208,12 +257,24 @@ static int status_verify_nik4(struct pt_actions_ctx *ctx, struct pt_session *s, 
 	}
 	if (rc < 0)
 		return rc;
+	int64_t now = pt_now_ms(), failures = 0;
+	if ((rc = nik4_failures(ctx->db, t.id, now - PT_NIK4_WINDOW_MS, &failures)) < 0)
+		return rc;
+	if (failures >= PT_NIK4_MAX_FAILURES) {
+		pt_log(PT_LOG_WARN, "status_nik4_locked", "channel=%s failures=%lld",
+		       ctx->chan->name, (long long)failures);
+		set_out(outcome, cap, "locked");
+		return PT_OK;
+	}
 	size_t nl = strlen(t.nik);
 	if (nl == 16 && strlen(nik4) == 4 && memcmp(t.nik + 12, nik4, 4) == 0) {
 		set_out(outcome, cap, "ok");
 		return set_status_vars(ctx, s, &t, 1);
 	}
-	pt_log(PT_LOG_INFO, "status_nik4_mismatch", "channel=%s", ctx->chan->name);
+	if ((rc = nik4_failure_add(ctx->db, t.id, ctx->contact_id, now)) < 0)
+		return rc;
+	pt_log(PT_LOG_INFO, "status_nik4_mismatch", "channel=%s failures=%lld", ctx->chan->name,
+	       (long long)failures + 1);
 	set_out(outcome, cap, "wrong");
 	return PT_OK;
 }

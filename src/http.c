@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pintu/common.h"
 #include "pintu/form.h"
@@ -405,6 +406,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		if (append_body(r, upload_data, *upload_data_size) < 0)
 			return MHD_NO;
 		*upload_data_size = 0;
+		if (r->too_big) {
+			/* A chunked body past the cap: answer now and close, rather
+			 * than reading an endless stream to the end. */
+			r->phase = PH_DONE;
+			return send_error(conn, h, 413, "request body too large");
+		}
 		return MHD_YES;
 	}
 	if (r->phase == PH_BODY)
@@ -518,11 +525,19 @@ void pt_http_stop(struct pt_http *h)
 {
 	if (!h)
 		return;
-	/* Stop accepting, then let suspended webhooks commit and be answered
-	 * (bounded: 10 s) before the daemon closes every connection. */
+	/* Stop accepting (new requests on open connections get 503), then let
+	 * every suspended webhook commit and be answered: a suspended connection
+	 * must not meet MHD_stop_daemon, and its job still points at its request.
+	 * Should the disk hang for a minute, exit without closing: everything
+	 * acknowledged is on disk, and providers retry what was not. */
 	atomic_store(&h->stopping, 1);
 	MHD_quiesce_daemon(h->d);
-	for (int i = 0; i < 1000 && atomic_load(&h->inflight) > 0; i++) {
+	for (int i = 0; atomic_load(&h->inflight) > 0; i++) {
+		if (i == 6000) {
+			pt_log(PT_LOG_ERROR, "shutdown_stuck", "inflight=%d",
+			       atomic_load(&h->inflight));
+			_exit(1);
+		}
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}

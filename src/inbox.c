@@ -9,9 +9,12 @@
  * Exactly once. Each inbound message gets a dedupe key stored as the unique
  * messages.provider_id of its 'in' row:
  *   SMS/chat with a provider id      "m:<id>"
- *   USSD, history mode (AT)          "u:<session>:<length>:<64-bit FNV of the text>" -
- *                                    the text grows every round, so (session,
- *                                    text) names a round
+ *   USSD, history mode (AT)          "u:<phone>:<session>:<length>:<64-bit FNV of
+ *                                    the text>" - the text grows every round, so
+ *                                    (caller, session, text) names a round; the
+ *                                    caller is in the key so an aggregator that
+ *                                    reuses session ids never replays one
+ *                                    resident's screen to another
  *   SMS without a usable id          none; instead the same text from the same
  *                                    number within DUP_WINDOW_MS of the previous
  *                                    one is a retry
@@ -44,6 +47,8 @@
 #include "pintu/text.h"
 
 #define DUP_WINDOW_MS 10000
+/* The answer when a step fails in a way a retry would repeat (see job_done). */
+#define APOLOGY "Maaf, terjadi gangguan. Silakan coba lagi nanti."
 #define CONTACT_BUCKETS 4096
 #define CONTACT_CACHE_MAX 200000 /* entries (~60 bytes each); then start over */
 #define STATE_MAX 24576
@@ -78,7 +83,7 @@ struct step {
 	char state[STATE_MAX];
 	char prev_session[PT_ID_MAX];
 	char last_text[PT_TEXT_MAX];
-	char key[PT_ID_MAX + PT_TEXT_MAX + 8];
+	char key[PT_ID_MAX + PT_PHONE_MAX + 48];
 };
 
 static void stmts_clear(struct pt_inbox *in);
@@ -515,8 +520,8 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		key = sp->key;
 	} else if (ussd && m->ussd_input == PT_USSD_HISTORY) {
 		/* The history names the round; a 64-bit hash keeps the index small. */
-		snprintf(sp->key, sizeof(sp->key), "u:%s:%zu:%016llx", m->session_id, m->text_len,
-			 (unsigned long long)fnv64(m->text, m->text_len));
+		snprintf(sp->key, sizeof(sp->key), "u:%s:%s:%zu:%016llx", m->from, m->session_id,
+			 m->text_len, (unsigned long long)fnv64(m->text, m->text_len));
 		key = sp->key;
 	}
 	/* USSD with only the newest input and no id: a round cannot be told from
@@ -539,28 +544,44 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	struct pt_dialog_env env;
 	pt_actions_env(&env, &actx);
 	env.now_ms = now;
-	rc = pt_dialog_step(in->dialogs, &env, &sp->s, input, len, first, &sp->out);
-	if (rc < 0)
+	if (r->apology) {
+		/* Second run after a dialog failure that a retry would hit again:
+		 * keep the session as it was, record the message, apologise. */
+		sp->out.len = pt_strlcpy(sp->out.text, APOLOGY, sizeof(sp->out.text));
+		sp->out.end = 1;
+		rc = store_and_reply(in, db, r, key, contact_id, 0, &sp->out, now, sp->state,
+				     sizeof(sp->state));
 		goto out;
+	}
+	rc = pt_dialog_step(in->dialogs, &env, &sp->s, input, len, first, &sp->out);
+	if (rc < 0) {
+		if (rc != PT_EDB && rc != PT_EIO && rc != PT_ENOMEM)
+			r->apology_next = 1; /* roll this job back, then run it again as an apology */
+		goto out;
+	}
 	atomic_fetch_add(&in->steps, 1);
-	if (actx.ticket_id)
-		atomic_fetch_add(&in->tickets, 1);
 	sp->s.updated_ms = now;
 	if ((rc = session_save(in, db, contact_id, ch->name, ussd ? m->session_id : NULL,
 			       ussd ? m->text : NULL, sp)) < 0)
 		goto out;
-	if (strcmp(sp->s.lang, lang) != 0) {
+	int lang_changed = strcmp(sp->s.lang, lang) != 0;
+	if (lang_changed) {
 		sqlite3_stmt *st = q_in(in, db, Q_CONTACT_LANG);
-		if (st) {
-			sqlite3_bind_int64(st, 1, contact_id);
-			sqlite3_bind_text(st, 2, sp->s.lang, -1, SQLITE_STATIC);
-			sqlite3_step(st);
-			sqlite3_reset(st);
-			contact_lang_cached(in, m->from, sp->s.lang);
-		}
+		if (!st)
+			goto out;
+		sqlite3_bind_int64(st, 1, contact_id);
+		sqlite3_bind_text(st, 2, sp->s.lang, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st) == SQLITE_DONE ? PT_OK : PT_EDB;
+		sqlite3_reset(st);
+		if (rc < 0)
+			goto out;
 	}
 	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
 			     sizeof(sp->state));
+	if (rc == PT_OK && lang_changed) /* only now: a failed job rolls the row back */
+		contact_lang_cached(in, m->from, sp->s.lang);
+	if (rc == PT_OK && actx.ticket_id)
+		atomic_fetch_add(&in->tickets, 1);
 out:
 	free(sp);
 	return rc;
@@ -575,9 +596,16 @@ static int job_run(sqlite3 *db, void *arg)
 	atomic_fetch_add(&in->messages, 1);
 	switch (r->msg.type) {
 	case PT_MSG_DLR:
+		/* A report we cannot use (unknown status, unknown message) is still
+		 * acknowledged: a provider must not retry it forever. */
+		if (r->msg.dlr == PT_DLR_NONE) {
+			pt_log(PT_LOG_DEBUG, "dlr_ignored", "channel=%s", r->chan->name);
+			rc = PT_OK;
+			break;
+		}
 		rc = pt_outbox_report(db, r->chan->name, r->msg.out_id, r->msg.provider_id, r->msg.dlr,
 				      r->msg.dlr_reason);
-		if (rc == PT_ENOTFOUND) {
+		if (rc == PT_ENOTFOUND || rc == PT_EINVAL) {
 			pt_log(PT_LOG_WARN, "dlr_unknown", "channel=%s", r->chan->name);
 			rc = PT_OK;
 		}
@@ -605,6 +633,15 @@ static int job_run(sqlite3 *db, void *arg)
 static void job_done(void *arg, int rc)
 {
 	struct pt_inbox_req *r = arg;
+	if (rc < 0 && r->apology_next && !r->apology &&
+	    pt_store_submit(r->inbox->st, &r->job) == PT_OK) {
+		/* The step failed for a reason a provider's retry would meet again
+		 * (a dialog or data problem): its writes were rolled back; run the
+		 * message once more, recording it with an apology, and answer that. */
+		r->apology = 1;
+		r->apology_next = 0;
+		return;
+	}
 	r->rc = rc < 0 ? rc : PT_OK;
 	if (rc < 0) {
 		r->reply.has_text = 0;
@@ -619,6 +656,8 @@ static void job_done(void *arg, int rc)
 static void req_reset(struct pt_inbox *in, struct pt_inbox_req *r)
 {
 	r->inbox = in;
+	r->apology = 0;
+	r->apology_next = 0;
 	r->rc = PT_OK;
 	r->duplicate = 0;
 	r->queued = 0;
@@ -649,6 +688,11 @@ int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r)
 	void (*done)(struct pt_inbox_req *) = r->done;
 	r->done = NULL;
 	int rc = pt_store_exec(in->st, process_fn, r);
+	if (rc < 0 && r->apology_next) { /* as job_done() does, synchronously */
+		r->apology = 1;
+		r->apology_next = 0;
+		rc = pt_store_exec(in->st, process_fn, r);
+	}
 	job_done(r, rc);
 	r->done = done;
 	return r->rc;

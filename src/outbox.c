@@ -100,8 +100,10 @@ static const char *report_target(const char *cur, enum pt_dlr dlr)
 int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const char *provider_id,
 		     enum pt_dlr dlr, const char *reason)
 {
-	static const char sql_by_id[] =
-		"SELECT id, status FROM messages WHERE id = ?1 AND direction = 'out'";
+	/* By our id, still only within the reporting channel: a report on one
+	 * channel's status URL can never touch another channel's messages. */
+	static const char sql_by_id[] = "SELECT id, status FROM messages WHERE id = ?1 AND "
+					"channel = ?2 AND direction = 'out'";
 	static const char sql_by_pid[] = "SELECT id, status FROM messages WHERE channel = ?1 AND "
 					 "direction = 'out' AND provider_id = ?2";
 	static const char sql_update[] =
@@ -112,13 +114,14 @@ int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const cha
 
 	if (db == NULL || dlr == PT_DLR_NONE)
 		return PT_EINVAL;
-	if (out_id == 0 && (channel == NULL || provider_id == NULL || provider_id[0] == '\0'))
+	if (channel == NULL || (out_id == 0 && (provider_id == NULL || provider_id[0] == '\0')))
 		return PT_EINVAL;
 	sqlite3_stmt *s = pt_store_stmt(db, out_id != 0 ? sql_by_id : sql_by_pid);
 	if (s == NULL)
 		return PT_EDB;
 	if (out_id != 0) {
 		sqlite3_bind_int64(s, 1, out_id);
+		sqlite3_bind_text(s, 2, channel, -1, SQLITE_STATIC);
 	} else {
 		sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, provider_id, -1, SQLITE_STATIC);

@@ -137,7 +137,13 @@ static const char *const migrations[] = {
 	"CREATE UNIQUE INDEX messages_provider ON messages(channel, direction, provider_id)\n"
 	"  WHERE provider_id IS NOT NULL;\n"
 	"CREATE INDEX messages_due ON messages(next_attempt_ms) WHERE direction = 'out' AND status = "
-	"'queued';\n",
+	"'queued';\n"
+	"CREATE TABLE status_verify_failures (\n"
+	"  ticket_id INTEGER NOT NULL REFERENCES tickets(id),\n"
+	"  contact_id INTEGER NOT NULL REFERENCES contacts(id),\n"
+	"  created_ms INTEGER NOT NULL\n"
+	");\n"
+	"CREATE INDEX status_verify_failures_ticket ON status_verify_failures(ticket_id, created_ms);\n",
 };
 
 _Static_assert(PT_ARRAY_LEN(migrations) == PT_STORE_SCHEMA_VERSION,
@@ -183,6 +189,7 @@ struct pt_store {
 	int ck_wanted, ck_started;
 	pthread_t ck_thread;
 	_Atomic int wal_frames;
+	_Atomic int sync_failed; /* sticky: see sync_wal() */
 
 	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us;
 };
@@ -361,8 +368,11 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "database path too long");
 		goto fail;
 	}
-	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0 &&
-	    make_parent_dirs(path, err, errlen) != PT_OK)
+	if (strncmp(path, "file:", 5) == 0) {
+		snprintf(err, errlen, "%s: URI file names are not supported; give a plain path", path);
+		goto fail;
+	}
+	if (strcmp(path, ":memory:") != 0 && make_parent_dirs(path, err, errlen) != PT_OK)
 		goto fail;
 	st->db = open_conn(path, err, errlen);
 	if (st->db == NULL)
@@ -385,7 +395,7 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	/* From here on commits are made durable by sync_wal() (see the top). */
 	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL;", err, errlen) != PT_OK)
 		goto fail;
-	if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0)
+	if (strcmp(path, ":memory:") != 0)
 		snprintf(st->walpath, sizeof(st->walpath), "%s-wal", path);
 	sqlite3_wal_hook(st->db, wal_hook, st);
 	for (int i = 0; i < ST_N; i++) {
@@ -492,9 +502,15 @@ static int sync_wal(struct pt_store *st)
 {
 	if (st->walpath[0] == '\0')
 		return PT_OK;
+	/* After a failed fdatasync the kernel may have dropped the dirty pages
+	 * and a later sync would "succeed" without them: refuse to acknowledge
+	 * anything more until a restart. */
+	if (atomic_load(&st->sync_failed))
+		return PT_EIO;
 	int fd = open(st->walpath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"open: %s\"", strerror(errno));
+		atomic_store(&st->sync_failed, 1);
 		return PT_EIO;
 	}
 	struct timespec t0, t1;
@@ -508,6 +524,7 @@ static int sync_wal(struct pt_store *st)
 						  (t1.tv_nsec - t0.tv_nsec) / 1000));
 	if (rc != 0) {
 		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"fdatasync: %s\"", strerror(e));
+		atomic_store(&st->sync_failed, 1);
 		return PT_EIO;
 	}
 	return PT_OK;
@@ -803,15 +820,17 @@ int pt_store_exec(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), void *
 	pthread_mutex_lock(&st->mu);
 	int started = st->started, stopping = st->stopping;
 	int on_writer = started && pthread_equal(pthread_self(), st->thread);
+	int on_syncer = st->sync_started && pthread_equal(pthread_self(), st->sync_thread);
 	pthread_mutex_unlock(&st->mu);
 
-	if (on_writer) {
-		/* From inside a job: already in its transaction. From a done()
-		 * callback (after the COMMIT): a transaction of its own. */
-		if (sqlite3_get_autocommit(st->db))
-			return exec_direct(st, fn, arg);
-		return fn(st->db, arg);
+	if (on_syncer) {
+		/* done() callbacks run on the syncer: waiting here for a job that
+		 * only the syncer can finish would deadlock. */
+		pt_log(PT_LOG_ERROR, "store_exec_from_done", "refused=1");
+		return PT_ESTATE;
 	}
+	if (on_writer) /* from inside a job: already in its transaction */
+		return fn(st->db, arg);
 	if (stopping)
 		return PT_ESTATE;
 	if (!started) {

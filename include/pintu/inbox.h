@@ -30,6 +30,7 @@ struct pt_inbox_req {
 	struct pt_store_job job;  /* private */
 	struct pt_inbox *inbox;   /* private */
 	int64_t queued;           /* private: outbound rows queued for the sender */
+	int apology, apology_next; /* private: see job_done() in src/inbox.c */
 };
 
 /* The inbox over an open store, a validated configuration and loaded dialogs

@@ -42,7 +42,9 @@ const char *pt_store_path(const struct pt_store *st);
  * transaction under its own savepoint; a negative return rolls back that job's
  * savepoint only. done() is called on the writer thread after the batch COMMIT
  * with run's result, or PT_EDB when the commit failed (then nothing of the job
- * is on disk). done() must be quick (signal a waiter, resume a connection). */
+ * is on disk). done() runs on the syncer thread and must be quick (signal a
+ * waiter, resume a connection, queue another job); it must not call
+ * pt_store_exec(). */
 struct pt_store_job {
 	int (*run)(sqlite3 *db, void *arg);
 	void (*done)(void *arg, int rc);

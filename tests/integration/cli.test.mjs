@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-	test, assert, eq, match, ussdComplaint, cli, tmpDir, digits, phone, NIK_A, DESC, DIALOGS, TICKET_RE,
-	ticketRow, sql,
+	test, assert, eq, match, ussdComplaint, cli, cliAsync, tmpDir, digits, phone, NIK_A, DESC, DIALOGS,
+	TICKET_RE, ticketRow, sql, AtUssd, KannelGet,
 } from './lib.mjs';
 
 test('cli: --help and every subcommand --help', async () => {
@@ -60,6 +60,71 @@ test('cli: tickets list/show --json', async (t) => {
 	// unknown number
 	const s3 = cli(['tickets', 'show', '1234-5678', '--db', h.db, '--json']);
 	assert(s3.code !== 0, 'unknown ticket fails');
+});
+
+test('cli: tickets list/show while the server handles requests: read-only, server keeps answering', async (t) => {
+	const h = await t.server();
+	const a = await ussdComplaint(h);
+	// traffic that writes (new contacts, messages, sessions) while the CLI reads
+	let stop = false;
+	const statuses = [];
+	const traffic = (async () => {
+		while (!stop) {
+			const k = new KannelGet(h);
+			statuses.push((await k.raw(`CEK ${digits(a.number)}`)).status);
+			statuses.push((await new AtUssd(h).raw('')).status);
+		}
+	})();
+	try {
+		for (let i = 0; i < 5; i++) {
+			const l = await cliAsync(['tickets', 'list', '--db', h.db, '--json'], { timeout: 15000 });
+			eq(l.signal, null, `list ${i} returned by itself (not killed after 15 s)`);
+			eq(l.code, 0, `list ${i} exit code (${l.stderr})`);
+			const list = JSON.parse(l.stdout);
+			assert(list.some((x) => x.number === a.number), `list ${i} has the ticket`);
+			const s = await cliAsync(['tickets', 'show', a.number, '--db', h.db, '--json'], { timeout: 15000 });
+			eq(s.code, 0, `show ${i} exit code (${s.stderr})`);
+			eq(JSON.parse(s.stdout).number, a.number, `show ${i} number`);
+		}
+	} finally {
+		stop = true;
+		await traffic;
+	}
+	assert(statuses.length >= 2, 'requests ran while the CLI read');
+	const bad = statuses.filter((x) => x !== 200);
+	eq(bad.length, 0, `every request during the CLI runs answered 200 (got ${JSON.stringify(bad)})`);
+	const b = await ussdComplaint(h);
+	assert(TICKET_RE.test(b.number), 'the server still files complaints afterwards');
+
+	// the CLI only reads: it never checkpoints (TRUNCATE would empty the WAL) nor writes
+	const wal = `${h.db}-wal`;
+	const before = fs.statSync(wal).size;
+	assert(before > 0, 'the running server has a non-empty WAL');
+	const l = cli(['tickets', 'list', '--db', h.db, '--json']);
+	eq(l.code, 0, `list exit code (${l.stderr})`);
+	eq(JSON.parse(l.stdout).length, 2, 'two tickets');
+	eq(fs.statSync(wal).size, before, 'the CLI left the WAL alone (no checkpoint)');
+	const k = new KannelGet(h);
+	eq((await k.raw('MENU')).status, 200, 'the server answers 200 after the CLI');
+});
+
+test('cli: tickets refuses a non-Pintu or newer database and leaves it unchanged', async () => {
+	const dir = tmpDir();
+	const other = path.join(dir, 'other.db');
+	sql(other, 'create table x(a); insert into x values (1);');
+	const r = cli(['tickets', 'list', '--db', other, '--json']);
+	assert(r.code !== 0, 'a non-Pintu database fails');
+	match(r.stderr, /is not a Pintu database/, 'says it is not a Pintu database');
+	eq(sql(other, 'pragma user_version')[0].user_version, 0, 'not migrated');
+	eq(sql(other, "select count(*) as n from sqlite_master where name = 'tickets'")[0].n, 0, 'no tables created');
+
+	const newer = path.join(dir, 'newer.db');
+	sql(newer, 'create table x(a); pragma user_version = 99;');
+	const n = cli(['tickets', 'show', '1234-5678', '--db', newer, '--json']);
+	assert(n.code !== 0, 'a newer database fails');
+	match(n.stderr, /schema version 99 is newer than this pintu/, 'says the database is newer');
+	eq(sql(newer, 'pragma user_version')[0].user_version, 99, 'left at version 99');
+	fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('cli: simulate with piped input files a complaint', async (t) => {

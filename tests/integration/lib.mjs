@@ -131,6 +131,29 @@ export function cli(args, opts = {}) {
 	return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** Run the pintu CLI without blocking the event loop (so requests can run at the
+ * same time): resolves {code, signal, stdout, stderr}; killed after opts.timeout ms. */
+export function cliAsync(args, opts = {}) {
+	return new Promise((resolve, reject) => {
+		const child = spawn(BIN, args, {
+			env: { ...process.env, ...(opts.env || {}) },
+			cwd: opts.cwd || ROOT,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let stdout = '', stderr = '';
+		child.stdout.setEncoding('utf8');
+		child.stderr.setEncoding('utf8');
+		child.stdout.on('data', (d) => (stdout += d));
+		child.stderr.on('data', (d) => (stderr += d));
+		const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeout || 30000);
+		child.on('error', (e) => { clearTimeout(timer); reject(e); });
+		child.on('close', (code, signal) => {
+			clearTimeout(timer);
+			resolve({ code, signal, stdout, stderr });
+		});
+	});
+}
+
 /** Count characters as a person sees them (code points). */
 export const chars = (s) => Array.from(s).length;
 

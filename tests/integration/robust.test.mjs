@@ -167,3 +167,68 @@ test('shutdown: SIGTERM while requests are in flight loses no acknowledged ticke
 	for (const n of acked) assert(numbers.has(digits(n)), `acknowledged ticket ${n} is in the database`);
 	assert(numbers.has(digits(probe.number)), 'the probe ticket is in the database');
 });
+
+test('http: a chunked body past the limit is cut off (413 or close) before it ends', async (t) => {
+	const h = await t.server({ config: testConfig({ maxBody: 4096 }) });
+	const net = await import('node:net');
+	const sock = net.connect(h.port, '127.0.0.1');
+	let got = '';
+	let closed = false;
+	sock.setEncoding('utf8');
+	sock.on('data', (d) => (got += d));
+	sock.on('close', () => (closed = true));
+	sock.on('error', () => (closed = true));
+	await new Promise((r) => sock.on('connect', r));
+	sock.write('POST /webhooks/at-ussd HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n');
+	// keep streaming (bounded: 64 chunks of 1 KiB) and never send the last chunk
+	const chunk = 'x'.repeat(1024);
+	let sent = 0;
+	for (; sent < 64 && !closed && !got.includes('413'); sent++) {
+		sock.write(`${chunk.length.toString(16)}\r\n${chunk}\r\n`);
+		await new Promise((r) => setTimeout(r, 10));
+	}
+	for (let i = 0; i < 100 && !closed && !got.includes('413'); i++) await new Promise((r) => setTimeout(r, 20));
+	sock.destroy();
+	assert(got.startsWith('HTTP/1.1 413') || (closed && got === ''),
+		`refused (413 or connection closed) while the body was still streaming; got ${JSON.stringify(got.slice(0, 40))}`);
+	assert(sent < 64, `cut off after ${sent} KiB of a 64 KiB stream (limit 4 KiB)`);
+	const u = new AtUssd(h);
+	assert(opt((await u.dial()).text, /Sampaikan pengaduan/i), 'still serving');
+});
+
+test('ussd: an aggregator reusing a session id for another phone never gets the first caller\'s screens', async (t) => {
+	const h = await t.server();
+	const sid = uid('shared');
+	const a = new AtUssd(h, { sessionId: sid });
+	const b = new AtUssd(h, { sessionId: sid });
+	await a.dial();
+	const aStatus = await a.send('2'); // A: check status
+	await b.dial();
+	const bFirst = await b.send('1'); // B: file a complaint
+	assert(aStatus.text !== bFirst.text, 'B got its own answer, not A\'s stored screen');
+	assert(opt(bFirst.text, /sendiri|Saya/i), `B is in the complaint dialog: ${bFirst.text}`);
+	const rows = sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${b.phone}'`)[0].n;
+	eq(rows, 2, 'both of B\'s rounds were recorded');
+});
+
+test('kannel: a delivery report with an unknown type or a foreign id is acknowledged and changes nothing', async (t) => {
+	const mock = await t.mock();
+	const h = await t.server({ atBase: mock.url });
+	// an AT SMS that the sender delivers: its row belongs to channel at-sms
+	const u = new AtUssd(h);
+	await ussdComplaint(h, { ussd: u });
+	const out = await (async () => {
+		for (let i = 0; i < 100; i++) {
+			const r = sql(h.db, `select id, status from messages where direction = 'out' and channel = 'at-sms' and status = 'sent'`);
+			if (r.length) return r[0];
+			await new Promise((res) => setTimeout(res, 50));
+		}
+		return null;
+	})();
+	assert(out, 'the SMS confirmation was sent');
+	const r1 = await h.request('GET', `/webhooks/kannel/status?id=${out.id}&type=1`);
+	eq(r1.status, 200, 'report for another channel\'s message is acknowledged');
+	eq(sql(h.db, `select status from messages where id = ${out.id}`)[0].status, 'sent', 'and changes nothing');
+	const r2 = await h.request('GET', `/webhooks/kannel/status?id=${out.id}&type=32`);
+	eq(r2.status, 200, 'unknown report type acknowledged (no retry loop)');
+});

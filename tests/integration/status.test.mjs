@@ -2,7 +2,7 @@
 // from another number (last 4 NIK digits asked), and a mistyped number.
 
 import {
-	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, opt, digits, NIK_A,
+	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, opt, digits, NIK_A, sql,
 } from './lib.mjs';
 
 const NOT_VALID = /tidak valid|bukan nomor|salah ketik|periksa kembali|not (a )?valid/i;
@@ -66,6 +66,53 @@ test('status: from another number the last 4 NIK digits are asked', async (t) =>
 	const bad = await u.send('1234');
 	match(bad.text, /tidak cocok/i, 'USSD wrong digits refused');
 	noMatch(bad.text, /Diterima/, 'USSD no status');
+});
+
+const LOCKED = /Terlalu banyak percobaan yang salah/;
+
+test('status: 5 wrong last-4-NIK answers lock the check for other numbers, not the owner', async (t) => {
+	const h = await t.server();
+	const { number, ussd } = await ussdComplaint(h, { nik: NIK_A });
+	const right = NIK_A.slice(-4);
+	const k = new KannelGet(h); // a different phone, guessing
+	for (const guess of ['0000', '1111', '2222', '3333', '4444']) {
+		assert(guess !== right, 'the guesses are wrong');
+		const ask = await k.send(`CEK ${digits(number)}`);
+		match(ask.text, /4 angka terakhir NIK/i, 'asks the last 4 NIK digits');
+		const wrong = await k.send(guess);
+		match(wrong.text, /tidak cocok/i, `wrong digits ${guess} refused`);
+		noMatch(wrong.text, LOCKED, 'not locked before the 5th wrong answer is recorded');
+	}
+	const rows = sql(h.db, `select count(*) as n from status_verify_failures f join tickets t on t.id = f.ticket_id where t.number = '${digits(number)}'`);
+	eq(rows[0].n, 5, 'each wrong answer is recorded');
+
+	// the right digits now: refused with the locked text, no status
+	const ask = await k.send(`CEK ${digits(number)}`);
+	match(ask.text, /4 angka terakhir NIK/i, 'still asks the digits');
+	const locked = await k.send(right);
+	match(locked.text, LOCKED, 'the right answer is refused once locked');
+	noMatch(locked.text, /Diterima/, 'no status when locked');
+	assert(locked.text.includes('0536'), `the locked text names the office phone: ${locked.text}`);
+
+	// any other number is locked out too (the lock is per ticket), also on USSD
+	const u = new AtUssd(h);
+	const q = await ussdStatus(u, digits(number));
+	match(q.text, /4 angka terakhir NIK/i, 'USSD asks the last 4 NIK digits');
+	const ul = await u.send(right);
+	match(ul.text, LOCKED, 'USSD right answer refused once locked');
+	eq(ul.end, true, 'USSD session ends');
+	noMatch(ul.text, /Diterima/, 'USSD no status when locked');
+	const after = sql(h.db, `select count(*) as n from status_verify_failures f join tickets t on t.id = f.ticket_id where t.number = '${digits(number)}'`);
+	eq(after[0].n, 5, 'refusals while locked add no rows');
+
+	// the owner's number is unaffected: no question, the status is shown
+	const own = new KannelGet(h, { phone: ussd.phone });
+	const s = await own.send(`CEK ${digits(number)}`);
+	match(s.text, /Diterima/, 'owner still sees the status by SMS');
+	noMatch(s.text, LOCKED, 'owner not locked');
+	const ou = new AtUssd(h, { phone: ussd.phone });
+	const r = await ussdStatus(ou, digits(number));
+	match(r.text, /Diterima/, 'owner still sees the status on USSD');
 });
 
 test('status: a mistyped number is "not valid", never someone else\'s ticket', async (t) => {
