@@ -34,7 +34,9 @@
  * are spaced 1/rate apart; 0 = unlimited), on a monotonic clock.
  *
  * Logs carry the row id, channel, masked number and outcome; never the text
- * or a full number.
+ * or a full number. A provider's error excerpt goes through
+ * pt_sender_mask_for_log(): a number of 7+ digits keeps its first 4 even when
+ * written with spaces, dashes, dots or parentheses ("+62 812-3456-7890").
  */
 #include "pintu/outbox.h"
 
@@ -170,21 +172,71 @@ static double jitter(struct pt_sender *s)
 	return (double)(v >> 11) / (double)(1ULL << 53) * 2.0 - 1.0;
 }
 
-/* Copy an error for a log line: no quotes or control characters, and digit
- * runs of 7 or more (phone numbers, NIKs) keep only their first 4 digits. */
-static void log_safe(const char *in, char *out, size_t cap)
+/* Digits a number needs to be masked, and how many of them stay readable. */
+#define MASK_MIN_DIGITS 7
+#define MASK_KEEP_DIGITS 4
+/* Separator characters allowed in a row between two digits of one number. */
+#define MASK_MAX_SEP 3
+
+static int is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int is_num_sep(char c)
+{
+	return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')';
+}
+
+/* The number starting with the digit at in: its length up to its last digit
+ * (separator runs of at most MASK_MAX_SEP between digits), its digit count. */
+static size_t number_extent(const char *in, int *ndigits)
+{
+	size_t end = 0, i = 0;
+	int n = 0;
+	for (;;) {
+		while (is_digit(in[i])) {
+			i++;
+			n++;
+		}
+		end = i;
+		size_t sep = 0;
+		while (sep < MASK_MAX_SEP && is_num_sep(in[i + sep]))
+			sep++;
+		if (sep == 0 || !is_digit(in[i + sep]))
+			break;
+		i += sep;
+	}
+	*ndigits = n;
+	return end;
+}
+
+void pt_sender_mask_for_log(const char *in, char *out, size_t cap)
 {
 	size_t o = 0;
-	for (size_t i = 0; in[i] != '\0' && o + 1 < cap; i++) {
-		char c = in[i];
-		if (c >= '0' && c <= '9') {
-			size_t run = strspn(in + i, "0123456789");
-			for (size_t k = 0; k < run && o + 1 < cap; k++)
-				out[o++] = (run >= 7 && k >= 4) ? '*' : in[i + k];
-			i += run - 1;
+	if (cap == 0)
+		return;
+	for (size_t i = 0; in[i] != '\0' && o + 1 < cap;) {
+		if (!is_digit(in[i])) {
+			char c = in[i++];
+			out[o++] = (c == '"' || (unsigned char)c < 0x20) ? '\'' : c;
 			continue;
 		}
-		out[o++] = (c == '"' || (unsigned char)c < 0x20) ? '\'' : c;
+		int ndig = 0;
+		size_t len = number_extent(in + i, &ndig);
+		if (ndig < MASK_MIN_DIGITS) {
+			for (size_t k = 0; k < len && o + 1 < cap; k++)
+				out[o++] = in[i + k];
+		} else {
+			int kept = 0;
+			for (size_t k = 0; kept < MASK_KEEP_DIGITS && o + 1 < cap; k++) {
+				out[o++] = in[i + k];
+				kept += is_digit(in[i + k]);
+			}
+			for (int k = 0; k < 4 && o + 1 < cap; k++)
+				out[o++] = '*';
+		}
+		i += len;
 	}
 	out[o] = '\0';
 }
@@ -511,7 +563,7 @@ static int send_row(struct pt_sender *s, struct chan_rt *c, const struct row *r)
 	}
 	int rc = pt_store_exec(s->st, finish_row, &f);
 	pt_phone_mask(r->to, masked, sizeof(masked));
-	log_safe(f.error ? f.error : "", safe, sizeof(safe));
+	pt_sender_mask_for_log(f.error ? f.error : "", safe, sizeof(safe));
 	pt_log(result == PT_SEND_OK ? PT_LOG_INFO : PT_LOG_WARN, "sender_result",
 	       "id=%lld channel=%s to=%s attempt=%d http=%ld result=%s delay_ms=%lld error=\"%s\"%s",
 	       (long long)r->id, c->c->name, masked, attempts, http, f.status, (long long)delay,

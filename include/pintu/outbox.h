@@ -81,4 +81,11 @@ void pt_sender_rate_init(struct pt_sender_rate *r, double rate_per_s, double bur
  * milliseconds until one is available (nothing taken). */
 int64_t pt_sender_rate_take(struct pt_sender_rate *r, int64_t now_ms);
 
+/* Copy a provider's error text into out (cap bytes, always terminated) fit for a
+ * log line: quotes and control characters become ', and any number written
+ * with 7 or more digits, possibly split by spaces, dashes, dots or parentheses
+ * ("+62 812-3456-7890", "(0536) 322 1234"), keeps its first 4 digits and the
+ * rest becomes "****" ("+62 81****"). */
+void pt_sender_mask_for_log(const char *in, char *out, size_t cap);
+
 #endif

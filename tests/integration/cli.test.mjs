@@ -103,7 +103,10 @@ test('cli: tickets list/show while the server handles requests: read-only, serve
 	const l = cli(['tickets', 'list', '--db', h.db, '--json']);
 	eq(l.code, 0, `list exit code (${l.stderr})`);
 	eq(JSON.parse(l.stdout).length, 2, 'two tickets');
-	eq(fs.statSync(wal).size, before, 'the CLI left the WAL alone (no checkpoint)');
+	// the server itself only runs PASSIVE checkpoints (the WAL never shrinks) and its
+	// sender may still be writing retries, so the WAL may grow but never be emptied
+	const after = fs.statSync(wal).size;
+	assert(after >= before, `the CLI did not checkpoint (TRUNCATE) the WAL: ${before} -> ${after} bytes`);
 	const k = new KannelGet(h);
 	eq((await k.raw('MENU')).status, 200, 'the server answers 200 after the CLI');
 });

@@ -204,6 +204,8 @@ PT_TEST(test_reports)
 	PT_CHECK_INT(report("other-sms", 0, "prov-b", PT_DLR_DELIVERED, NULL), PT_ENOTFOUND);
 	PT_CHECK_INT(report("report-sms", 0, "nope", PT_DLR_DELIVERED, NULL), PT_ENOTFOUND);
 	PT_CHECK_INT(report("report-sms", 999999, NULL, PT_DLR_DELIVERED, NULL), PT_ENOTFOUND);
+	/* our id is only honoured on the message's own channel */
+	PT_CHECK_INT(report("other-sms", a, NULL, PT_DLR_FAILED, "forged"), PT_ENOTFOUND);
 	PT_CHECK_INT(report("report-sms", a, NULL, PT_DLR_NONE, NULL), PT_EINVAL);
 	PT_CHECK_INT(report("report-sms", 0, NULL, PT_DLR_SENT, NULL), PT_EINVAL);
 }
@@ -590,6 +592,48 @@ PT_TEST(test_sender)
 	MHD_stop_daemon(d);
 }
 
+static const char *masked(const char *in, size_t cap)
+{
+	static char out[256];
+	memset(out, 'X', sizeof(out));
+	pt_sender_mask_for_log(in, out, cap);
+	return out;
+}
+
+PT_TEST(test_mask_for_log)
+{
+	/* plain runs, as before */
+	PT_CHECK_STR(masked("to 6281234567890 rejected", 256), "to 6281**** rejected");
+	PT_CHECK_STR(masked("nik 6271031505900003", 256), "nik 6271****");
+	PT_CHECK_STR(masked("1234567", 256), "1234****");
+	/* a separated number: 7+ digits in total are masked */
+	PT_CHECK_STR(masked("invalid +62 812-3456-7890 (blocked)", 256), "invalid +62 81**** (blocked)");
+	PT_CHECK_STR(masked("to:+62.812.3456.7890", 256), "to:+62.81****");
+	PT_CHECK_STR(masked("call (0536) 322 1234 now", 256), "call (0536**** now");
+	PT_CHECK_STR(masked("0812 - 3456 - 7890", 256), "0812****");
+	PT_CHECK_STR(masked("12 34 56 7", 256), "12 34****");
+	/* short numbers stay: status codes, counts, dates split by letters */
+	PT_CHECK_STR(masked("HTTP 503 after 2 tries", 256), "HTTP 503 after 2 tries");
+	PT_CHECK_STR(masked("code 12-345", 256), "code 12-345");
+	PT_CHECK_STR(masked("123456", 256), "123456");
+	PT_CHECK_STR(masked("a 123 b 4567", 256), "a 123 b 4567");
+	/* separators around a short number are not swallowed */
+	PT_CHECK_STR(masked("(12) ok.", 256), "(12) ok.");
+	PT_CHECK_STR(masked("n=12. ", 256), "n=12. ");
+	/* quotes and control characters */
+	PT_CHECK_STR(masked("say \"hi\"\n", 256), "say 'hi''");
+	/* never a digit past the 4th of a long number, even when the output is cut */
+	PT_CHECK_STR(masked("+62 812-3456-7890", 8), "+62 81*");
+	PT_CHECK_STR(masked("6281234567890", 3), "62");
+	PT_CHECK_STR(masked("x", 1), "");
+	PT_CHECK_STR(masked("", 256), "");
+	/* none of the tail digits ever appears */
+	const char *m = masked("err: 0812 3456 7890 / +62 (812) 3456-7890", 256);
+	PT_CHECK(strstr(m, "7890") == NULL);
+	PT_CHECK(strstr(m, "3456") == NULL);
+	PT_CHECK_STR(m, "err: 0812**** / +62 (81****");
+}
+
 int main(void)
 {
 	char path[512], err[256] = "";
@@ -610,6 +654,7 @@ int main(void)
 	PT_RUN(test_enqueue);
 	PT_RUN(test_reports);
 	PT_RUN(test_bucket_backoff);
+	PT_RUN(test_mask_for_log);
 	PT_RUN(test_sender);
 	sqlite3_close(rdb);
 	pt_store_close(st);
