@@ -312,6 +312,7 @@ static enum MHD_Result start_webhook(struct req *r, const char *method)
 		.method = method,
 		.path = path,
 		.query = &r->query,
+		.raw_query = q ? q + 1 : "",
 		.content_type = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
 							    MHD_HTTP_HEADER_CONTENT_TYPE),
 		.body = r->body ? r->body : "",

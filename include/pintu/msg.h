@@ -63,6 +63,7 @@ struct pt_http_req {
 	const char *method;       /* "GET", "POST" */
 	const char *path;         /* "/webhooks/at-ussd" (no query) */
 	const struct pt_form *query; /* decoded query-string arguments */
+	const char *raw_query;    /* the query string as sent, without '?' ("" when none) */
 	const char *content_type; /* may be NULL */
 	const char *body;         /* raw body bytes, NUL-terminated for convenience */
 	size_t body_len;
