@@ -72,7 +72,7 @@
 
 #define BATCH_MAX 512
 #define PATH_CAP 4096
-#define CHECKPOINT_FRAMES 4000
+#define CHECKPOINT_FRAMES 1000
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema (docs/architecture.md) */
