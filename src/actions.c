@@ -237,6 +237,16 @@ static int nik4_failure_add(sqlite3 *db, int64_t ticket_id, int64_t contact_id, 
 	sqlite3_bind_int64(st, 3, now);
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
+	/* Only the last day counts: forget this ticket's older answers. */
+	sqlite3_stmt *del = rc == SQLITE_DONE ? pt_store_stmt(db, "DELETE FROM status_verify_failures "
+								 "WHERE ticket_id = ?1 AND created_ms < ?2")
+					      : NULL;
+	if (del) {
+		sqlite3_bind_int64(del, 1, ticket_id);
+		sqlite3_bind_int64(del, 2, now - 86400000);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+	}
 	if (rc != SQLITE_DONE) {
 		pt_log(PT_LOG_ERROR, "status_nik4_record_failed", "error=\"%s\"", sqlite3_errmsg(db));
 		return PT_EDB;

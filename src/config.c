@@ -5,7 +5,7 @@
  * key's path, so an office admin can fix a typo without reading code:
  *   "office.short_code: must be a string"
  *   "channels[2].type: unknown channel type \"foo\" (known: africastalking-ussd, ...)"
- *   "areas[1].kelurahan[3]: unknown key \"puskesmas\""
+ *   "areas[1].kelurahan[3]: unknown key \"kode_pos\""
  * Keys starting with "_" are comments. Defaults are listed in
  * docs/configuration.md and applied before reading, so a minimal file works.
  * Channel objects are passed to their adapter's configure(), which validates

@@ -92,8 +92,8 @@ PT_TEST(errors_name_paths)
 	expect_error("\"short_code\":\"1708\"", "\"short_code\":1708", "office.short_code: must be a string");
 	expect_error("\"short_code\":\"1708\"", "\"short_code\":\"1708\",\"colour\":1",
 		     "office: unknown key \"colour\"");
-	expect_error("{\"name\":\"B\"}", "{\"name\":\"B\",\"puskesmas\":\"x\"}",
-		     "areas[0].kelurahan[0]: unknown key \"puskesmas\"");
+	expect_error("{\"name\":\"B\"}", "{\"name\":\"B\",\"kode_pos\":\"x\"}",
+		     "areas[0].kelurahan[0]: unknown key \"kode_pos\"");
 	expect_error("\"channels\":[]", "\"channels\":[{\"name\":\"x\",\"type\":\"foo\"}]",
 		     "channels[0].type: unknown channel type \"foo\"");
 	expect_error("\"channels\":[]",
