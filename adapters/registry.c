@@ -8,12 +8,18 @@
 
 #include "adapter_util.h"
 
+/* Chat channels (declared here until adapter_util.h lists them). */
+extern const struct pt_adapter pt_adapter_twilio;
+extern const struct pt_adapter pt_adapter_telegram;
+
 static const struct pt_adapter *const adapters[] = {
 	&pt_adapter_africastalking_ussd,
 	&pt_adapter_africastalking_sms,
 	&pt_adapter_kannel,
 	&pt_adapter_generic_ussd,
 	&pt_adapter_generic_sms,
+	&pt_adapter_twilio,
+	&pt_adapter_telegram,
 	NULL,
 };
 

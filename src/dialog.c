@@ -142,6 +142,34 @@ static int parse_choice(const char *s, size_t len)
 	return v;
 }
 
+/* A chat keyboard button sends the whole option line, "1 Sampaikan pengaduan".
+ * Split such an answer into its number and the rest; -1 when it is not one. */
+static int split_button(const char *s, size_t len, const char **rest, size_t *rlen)
+{
+	trim(&s, &len);
+	size_t i = 0;
+	int v = 0;
+	while (i < len && i < 3 && s[i] >= '0' && s[i] <= '9')
+		v = v * 10 + (s[i++] - '0');
+	if (i == 0 || i >= len || s[i] != ' ')
+		return -1;
+	*rest = s + i;
+	*rlen = len - i;
+	trim(rest, rlen);
+	return v;
+}
+
+/* Case-insensitive equality of a typed label with an option's label. */
+static int label_is(const char *a, size_t alen, const char *label)
+{
+	if (!label || strlen(label) != alen)
+		return 0;
+	for (size_t i = 0; i < alen; i++)
+		if (((unsigned char)a[i] | 0x20) != ((unsigned char)label[i] | 0x20))
+			return 0;
+	return 1;
+}
+
 static int word_is(const char *s, size_t len, const char *const *words)
 {
 	for (; *words; words++) {
@@ -316,6 +344,17 @@ static int answer_menu(struct step *st, int idx, const char *in, size_t len)
 	if (nitems < 0)
 		return nitems;
 	int num = parse_choice(in, len);
+	const char *rest;
+	size_t rlen;
+	int b = num < 0 ? split_button(in, len, &rest, &rlen) : -1;
+	if (b >= 1 && b <= nitems) { /* "<n> <label>" from a keyboard button */
+		const struct pt_list_item *it = &items[b - 1];
+		if (label_is(rest, rlen, it->label_id) || label_is(rest, rlen, it->label_en))
+			num = b;
+	}
+	for (int i = 0; b >= 0 && num < 0 && i < n->nopts; i++)
+		if (n->opts[i].num == b && label_is(rest, rlen, dlg_text_get(&st->r, &n->opts[i].text)))
+			num = b;
 	if (st->r.ch == DLG_CH_USSD) {
 		if (num == 98 && dlg_menu_page_has_more(&st->r, n, items, nitems, s->page)) {
 			s->page++;
@@ -431,6 +470,13 @@ static int answer_confirm(struct step *st, int idx, const char *in, size_t len)
 	static const char *const yes[] = {"1", "YA", "Y", "YES", "OK", "IYA", NULL};
 	static const char *const no[] = {"2", "TIDAK", "T", "NO", "N", "BUKAN", "GAK", NULL};
 	const struct dlg_node *n = node_at(st, idx);
+	const char *rest;
+	size_t rlen;
+	int b = split_button(in, len, &rest, &rlen);
+	if ((b == 1 || b == 2) && rlen <= 24) { /* a "1 Ya" / "2 Batal" button */
+		in = b == 1 ? "1" : "2";
+		len = 1;
+	}
 	trim(&in, &len);
 	while (len > 0 && (in[len - 1] == '.' || in[len - 1] == '!'))
 		len--;

@@ -40,7 +40,7 @@ static void fz_check_msg(const struct pt_msg *m)
 	fz_check_str(m->dlr_reason, sizeof(m->dlr_reason));
 	if (m->text_len != strlen(m->text))
 		abort();
-	if (m->type != PT_MSG_DLR && m->from[0] != '+')
+	if (m->type != PT_MSG_DLR && m->from[0] != '+' && strncmp(m->from, "tg:", 3) != 0)
 		abort();
 	if (m->type < PT_MSG_TEXT || m->type > PT_MSG_DLR)
 		abort();
@@ -125,13 +125,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int rc = a->parse(conf, &req, &m, err, sizeof(err));
 		if (rc == PT_OK)
 			fz_check_msg(&m);
-		else if (rc != PT_EBADREQ && rc != PT_ETOOBIG && rc != PT_ENOMEM)
+		else if (rc != PT_EBADREQ && rc != PT_ETOOBIG && rc != PT_ENOMEM && rc != PT_EAUTH)
 			abort();
 	} else if (mode == 3) {
 		int rc = a->parse_status(conf, &req, &m, err, sizeof(err));
 		if (rc == PT_OK)
 			fz_check_msg(&m);
-		else if (rc != PT_EBADREQ && rc != PT_ETOOBIG && rc != PT_ENOMEM)
+		else if (rc != PT_EBADREQ && rc != PT_ETOOBIG && rc != PT_ENOMEM && rc != PT_EAUTH)
 			abort();
 	} else if (mode == 4 || (!a->build_send && mode >= 5)) {
 		struct pt_reply rep;

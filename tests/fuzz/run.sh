@@ -21,11 +21,13 @@ ticket         src/text.c src/common.c
 nik            src/text.c src/common.c
 sms_split      src/text.c src/common.c
 phone          src/text.c src/common.c
-adapter_africastalking_ussd adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/registry.c src/form.c src/text.c src/common.c
-adapter_africastalking_sms adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/registry.c src/form.c src/text.c src/common.c
-adapter_kannel             adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/registry.c src/form.c src/text.c src/common.c
-adapter_generic_ussd       adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/registry.c src/form.c src/text.c src/common.c
-adapter_generic_sms        adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/registry.c src/form.c src/text.c src/common.c
+adapter_africastalking_ussd adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
+adapter_africastalking_sms adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
+adapter_kannel             adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
+adapter_generic_ussd       adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
+adapter_generic_sms        adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
+adapter_twilio             adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
+adapter_telegram           adapters/adapter_util.c adapters/africastalking_ussd.c adapters/africastalking_sms.c adapters/kannel.c adapters/generic_ussd.c adapters/generic_sms.c adapters/twilio.c adapters/telegram.c adapters/registry.c src/crypto.c src/form.c src/text.c src/common.c
 '
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}

@@ -1062,6 +1062,23 @@ PT_TEST(test_chat_channel)
 	PT_CHECK(has(t, "Ketik nama kelurahan"));
 }
 
+/* A chat keyboard button sends the whole option line. */
+PT_TEST(test_chat_buttons)
+{
+	reset_fake();
+	struct pt_session s;
+	pt_session_init(&s);
+	const char *t = step_first(&s, PT_CHAN_CHAT, "menu", 0);
+	PT_CHECK(has(t, "1 Sampaikan pengaduan"));
+	t = step_first(&s, PT_CHAN_CHAT, "1 Sampaikan pengaduan", 0);
+	PT_CHECK(has(t, "Pengaduan untuk siapa?"));
+	/* a number with the label of another option is not a choice */
+	t = step_first(&s, PT_CHAN_CHAT, "1 Orang lain yang butuh bantuan", 0);
+	PT_CHECK(has(t, "pilihan tidak dikenali"));
+	t = step_first(&s, PT_CHAN_CHAT, "2 orang lain yang butuh bantuan", 0);
+	PT_CHECK(has(t, "Siapa yang dibantu?"));
+}
+
 PT_TEST(test_stale_node)
 {
 	reset_fake();
@@ -1099,6 +1116,7 @@ int main(void)
 	PT_RUN(test_action_error);
 	PT_RUN(test_session_json);
 	PT_RUN(test_chat_channel);
+	PT_RUN(test_chat_buttons);
 	PT_RUN(test_stale_node);
 	pt_dialogs_free(D);
 	printf("screens checked: %d\n", screens_checked);
