@@ -33,6 +33,7 @@
 #include "pintu/text.h"
 
 #define URI_MAX 8192
+#define BATCH_WEBHOOK_MAX 32 /* messages and statuses in one provider POST */
 
 enum phase { PH_NEW = 0, PH_BODY, PH_WAIT, PH_DONE };
 
@@ -58,6 +59,12 @@ struct req {
 	int too_big;
 	int is_status;      /* /webhooks/<name>/status */
 	int inflight;       /* counted in h->inflight */
+	/* A POST carrying several messages (parse_batch): one inbox request
+	 * each; the connection is answered when the last one has committed. */
+	struct pt_inbox_req *batch;
+	int nbatch;
+	_Atomic int pending;
+	_Atomic int batch_failed;
 	const struct pt_channel *chan;
 	struct pt_form query;
 	/* Large members last: they are not zeroed per request (the adapter
@@ -144,6 +151,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		atomic_fetch_sub(&r->h->inflight, 1);
 	free(r->uri);
 	free(r->body);
+	free(r->batch);
 	pt_form_clear(&r->query);
 	free(r);
 	*con_cls = NULL;
@@ -175,6 +183,18 @@ static void on_inbox_done(struct pt_inbox_req *ir)
 	struct req *r = ir->udata;
 	r->phase = PH_DONE;
 	MHD_resume_connection(r->conn);
+}
+
+/* Writer/syncer thread: one message of a batch is committed (or failed). */
+static void on_batch_done(struct pt_inbox_req *ir)
+{
+	struct req *r = ir->udata;
+	if (ir->rc < 0)
+		atomic_store(&r->batch_failed, 1);
+	if (atomic_fetch_sub(&r->pending, 1) == 1) {
+		r->phase = PH_DONE;
+		MHD_resume_connection(r->conn);
+	}
 }
 
 static enum MHD_Result page_index(struct MHD_Connection *conn, struct pt_http *h)
@@ -288,6 +308,68 @@ static unsigned status_for(int rc)
 	}
 }
 
+static enum MHD_Result finish_webhook(struct req *r);
+
+/* Several messages in one POST: parse them all, hand each to the inbox and
+ * answer once the last is committed (a failure of any: 503, and the
+ * provider's retry is deduplicated message by message). */
+static enum MHD_Result start_batch(struct req *r, const struct pt_http_req *hr)
+{
+	struct pt_http *h = r->h;
+	char err[200] = "";
+	int n = 0;
+	struct pt_msg *msgs = malloc(sizeof(*msgs) * BATCH_WEBHOOK_MAX);
+	if (!msgs)
+		return send_error(r->conn, h, 500, "out of memory");
+	int rc = r->chan->adapter->parse_batch(r->chan->conf, hr, msgs, BATCH_WEBHOOK_MAX, &n, err,
+					       sizeof(err));
+	if (rc < 0 || n < 0 || n > BATCH_WEBHOOK_MAX) {
+		free(msgs);
+		return send_error(r->conn, h, status_for(rc < 0 ? rc : PT_EINVAL),
+				  err[0] ? err : pt_strerror(rc < 0 ? rc : PT_EINVAL));
+	}
+	if (n == 1 && msgs[0].type == PT_MSG_VERIFY) {
+		enum MHD_Result ret = send_text(r->conn, h, 200, "text/plain; charset=utf-8",
+						msgs[0].text, msgs[0].text_len);
+		free(msgs);
+		return ret;
+	}
+	if (n == 0) { /* nothing for us in it: acknowledge */
+		free(msgs);
+		r->ir.rc = PT_OK;
+		r->ir.reply.has_text = 0;
+		return finish_webhook(r);
+	}
+	r->batch = calloc((size_t)n, sizeof(*r->batch));
+	if (!r->batch) {
+		free(msgs);
+		return send_error(r->conn, h, 500, "out of memory");
+	}
+	for (int i = 0; i < n; i++) {
+		r->batch[i].msg = msgs[i];
+		r->batch[i].chan = r->chan;
+		r->batch[i].done = on_batch_done;
+		r->batch[i].udata = r;
+	}
+	free(msgs);
+	r->nbatch = n;
+	r->inflight = 1;
+	atomic_fetch_add(&h->inflight, 1);
+	if (atomic_load(&h->stopping))
+		return send_closing(r->conn, h);
+	atomic_fetch_add(&h->webhooks, 1);
+	atomic_store(&r->pending, n);
+	r->phase = PH_WAIT;
+	MHD_suspend_connection(r->conn);
+	for (int i = 0; i < n; i++) {
+		if (pt_inbox_submit(h->inbox, &r->batch[i]) < 0) {
+			r->batch[i].rc = PT_ESTATE;
+			on_batch_done(&r->batch[i]);
+		}
+	}
+	return MHD_YES;
+}
+
 /* The body is complete: parse and hand over to the inbox. */
 static enum MHD_Result start_webhook(struct req *r, const char *method)
 {
@@ -323,10 +405,15 @@ static enum MHD_Result start_webhook(struct req *r, const char *method)
 	};
 	char err[200] = "";
 	const struct pt_adapter *ad = r->chan->adapter;
+	if (!r->is_status && ad->parse_batch)
+		return start_batch(r, &hr);
 	rc = r->is_status ? ad->parse_status(r->chan->conf, &hr, &r->ir.msg, err, sizeof(err))
 			  : ad->parse(r->chan->conf, &hr, &r->ir.msg, err, sizeof(err));
 	if (rc < 0)
 		return send_error(r->conn, h, status_for(rc), err[0] ? err : pt_strerror(rc));
+	if (r->ir.msg.type == PT_MSG_VERIFY)
+		return send_text(r->conn, h, 200, "text/plain; charset=utf-8", r->ir.msg.text,
+				 r->ir.msg.text_len);
 	/* Count first, then check: pt_http_stop sets stopping, then waits for the
 	 * count, so a request either sees stopping or is waited for. */
 	r->inflight = 1;
@@ -351,6 +438,10 @@ static enum MHD_Result start_webhook(struct req *r, const char *method)
 static enum MHD_Result finish_webhook(struct req *r)
 {
 	struct pt_http *h = r->h;
+	if (r->batch) { /* acknowledge the whole POST (replies go through the sender) */
+		r->ir.rc = atomic_load(&r->batch_failed) ? PT_ESTATE : PT_OK;
+		r->ir.reply.has_text = 0;
+	}
 	if (r->ir.rc < 0)
 		return send_error(r->conn, h, 503, "temporarily unavailable, please retry");
 	struct pt_http_resp *resp = &r->resp;

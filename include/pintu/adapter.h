@@ -33,6 +33,14 @@ struct pt_adapter {
 	int (*parse)(const void *conf, const struct pt_http_req *req, struct pt_msg *out, char *err,
 		     size_t errlen);
 
+	/* Optional, for providers that put several messages and statuses in one
+	 * POST (WhatsApp Cloud API): fill up to max messages into out[] and the
+	 * count into *n. When set, the HTTP layer calls it instead of parse() and
+	 * answers once every message is committed. A PT_MSG_VERIFY result (e.g.
+	 * the GET hub.challenge handshake) must come alone (*n == 1). */
+	int (*parse_batch)(const void *conf, const struct pt_http_req *req, struct pt_msg *out,
+			   int max, int *n, char *err, size_t errlen);
+
 	/* Delivery report at /webhooks/<name>/status -> PT_MSG_DLR. NULL if none. */
 	int (*parse_status)(const void *conf, const struct pt_http_req *req, struct pt_msg *out,
 			    char *err, size_t errlen);

@@ -28,6 +28,7 @@ enum pt_msg_type {
 	PT_MSG_USSD = 2,     /* one USSD round (start or continue) */
 	PT_MSG_USSD_END = 3, /* provider tells us a USSD session ended (no reply) */
 	PT_MSG_DLR = 4,      /* delivery report for one of our outbound messages */
+	PT_MSG_VERIFY = 5,   /* a provider's verification handshake: answer 200 with text, store nothing */
 };
 
 /* How a USSD provider gives the resident's input. */

@@ -35,6 +35,53 @@ int pt_outbox_enqueue(sqlite3 *db, const struct pt_outbox_item *it, int64_t *id_
 int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const char *provider_id,
 		     enum pt_dlr dlr, const char *reason);
 
+/* ---- inspection and repair (the `pintu outbox` command) ---- */
+
+/* The outbound statuses, for validating a filter: "queued", "sending", "sent",
+ * "delivered", "failed", "dead" and a NULL end marker. */
+extern const char *const pt_outbox_statuses[];
+/* 1 when status is one of pt_outbox_statuses. */
+int pt_outbox_status_valid(const char *status);
+
+struct pt_outbox_filter {
+	const char *status;  /* NULL = any */
+	const char *channel; /* NULL = any */
+	int limit;           /* 0 = 100 */
+};
+
+/* One outbound row as the CLI shows it: never the text, never a full number. */
+struct pt_outbox_row {
+	int64_t id;
+	char channel[64];
+	char status[16];
+	int attempts;
+	int64_t next_attempt_ms; /* 0 = none */
+	char to_masked[48];      /* pt_outbox_mask_peer() of the recipient */
+	int segments;            /* 0 = not counted (USSD screen, chat text) */
+	char last_error[256];    /* "" = none; numbers masked (pt_sender_mask_for_log) */
+	int64_t created_ms;
+	int64_t length;          /* the text's length in characters */
+};
+
+/* Call fn for each outbound row matching f, newest first (by id); stops early
+ * when fn returns non-zero. Works on a read-only connection. PT_OK, PT_EINVAL
+ * (unknown status, NULL db/fn) or PT_EDB. */
+int pt_outbox_list(sqlite3 *db, const struct pt_outbox_filter *f,
+		   int (*fn)(const struct pt_outbox_row *row, void *arg), void *arg);
+
+/* Put a 'failed' or 'dead' outbound row back to 'queued' (attempts 0, due now,
+ * last_error kept) in one short transaction of its own (db must not be in
+ * one). PT_OK; PT_ENOTFOUND when there is no outbound row id; PT_ESTATE when
+ * its status is another one (copied to status_out, cap bytes; may be NULL);
+ * PT_EDB. */
+int pt_outbox_retry(sqlite3 *db, int64_t id, char *status_out, size_t cap);
+
+/* Mask a recipient for display: a phone number as pt_phone_mask(); a chat
+ * address "<scheme>:<id>" (e.g. "tg:123456789") keeps the scheme and the first
+ * and last 3 characters of the id around "****" ("tg:123****789"; ids of 6 or
+ * fewer characters keep only their first one: "tg:1****"). */
+void pt_outbox_mask_peer(const char *peer, char *out, size_t cap);
+
 struct pt_store;
 struct pt_sender;
 
@@ -87,5 +134,10 @@ int64_t pt_sender_rate_take(struct pt_sender_rate *r, int64_t now_ms);
  * ("+62 812-3456-7890", "(0536) 322 1234"), keeps its first 4 digits and the
  * rest becomes "****" ("+62 81****"). */
 void pt_sender_mask_for_log(const char *in, char *out, size_t cap);
+
+/* The wait in seconds a provider asked for in an adapter's error text
+ * ("retry_after=N", as the Telegram adapter writes a 429's JSON parameter), or
+ * -1 when err has none. Values are capped at 10000000. */
+long pt_sender_retry_after_from_err(const char *err);
 
 #endif
