@@ -11,6 +11,7 @@
 /* Chat channels (declared here until adapter_util.h lists them). */
 extern const struct pt_adapter pt_adapter_twilio;
 extern const struct pt_adapter pt_adapter_telegram;
+extern const struct pt_adapter pt_adapter_whatsapp;
 
 static const struct pt_adapter *const adapters[] = {
 	&pt_adapter_africastalking_ussd,
@@ -20,6 +21,7 @@ static const struct pt_adapter *const adapters[] = {
 	&pt_adapter_generic_sms,
 	&pt_adapter_twilio,
 	&pt_adapter_telegram,
+	&pt_adapter_whatsapp,
 	NULL,
 };
 

@@ -4,6 +4,8 @@
  *   pintu serve [--config FILE] [--db FILE] [--listen ADDR:PORT] [--dialogs DIR]
  *   pintu tickets list [--db FILE] [--status S] [--limit N] [--json]
  *   pintu tickets show NUMBER [--db FILE] [--json]
+ *   pintu outbox list [--db FILE] [--status S] [--channel NAME] [--limit N] [--json]
+ *   pintu outbox retry ID [--db FILE]
  *   pintu simulate --channel ussd|sms [--from +62...] [--config FILE] [--db FILE]
  *   pintu check-dialogs [DIR]
  *
@@ -19,8 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "pintu/actions.h"
 #include "pintu/adapter.h"
 #include "pintu/common.h"
 #include "pintu/config.h"
@@ -35,7 +39,7 @@
 #define SIM_DB_DEFAULT "var/simulator.db"
 
 struct opts {
-	const char *config, *db, *listen, *dialogs, *status, *channel, *from;
+	const char *config, *db, *listen, *dialogs, *status, *channel, *from, *note, *due;
 	int json, limit, help;
 	const char *args[4];
 	int nargs;
@@ -47,6 +51,7 @@ static const char usage_main[] =
 	"Commands:\n"
 	"  serve           run the gateway (webhooks for every configured channel)\n"
 	"  tickets list    list tickets           tickets show NUMBER   one ticket with its history\n"
+	"  outbox list     outbound messages      outbox retry ID       send a failed one again\n"
 	"  simulate        a phone in the terminal, talking to the same engine (for training)\n"
 	"  check-dialogs   validate the dialog files and print every problem\n"
 	"\n"
@@ -65,13 +70,36 @@ static const char usage_serve[] =
 static const char usage_tickets[] =
 	"usage: pintu tickets list [--db FILE] [--status STATE] [--limit N] [--json]\n"
 	"       pintu tickets show NUMBER [--db FILE] [--json]\n"
+	"       pintu tickets set-status NUMBER STATE [--note TEXT] [--due YYYY-MM-DD] [--db FILE]\n"
 	"\n"
 	"List tickets (newest first) or show one with its event history. NUMBER may be\n"
 	"written 4821-0934 or 48210934. Phone numbers and NIKs are always masked.\n"
+	"set-status moves a ticket to STATE, records the event (actor \"cli\") and queues\n"
+	"the resident's notification on the channel they used (a USSD caller gets an SMS),\n"
+	"in their language, with the label, the next date (--due) and the office to contact.\n"
+	"  --note TEXT     the referred office, the outcome or the reason (shown to the resident\n"
+	"                  for referred, resolved and rejected)\n"
+	"  --due DATE      the date of the next news (office time zone)\n"
 	"  --config FILE   take the database path from this configuration\n"
 	"  --db FILE       the database (default: the configuration's, var/pintu.db)\n"
 	"  --status STATE  only tickets in this state (received, registered, ...)\n"
 	"  --json          JSON output\n";
+
+static const char usage_outbox[] =
+	"usage: pintu outbox list [--db FILE] [--status S] [--channel NAME] [--limit N] [--json]\n"
+	"       pintu outbox retry ID [--db FILE]\n"
+	"\n"
+	"list: outbound messages (SMS, USSD screens, chat replies), newest first, with\n"
+	"their delivery status and attempts. Recipients are masked and the text is never\n"
+	"shown (only its length in characters). Opens the database read-only.\n"
+	"retry: put a failed or dead message back in the queue (attempts 0, due now);\n"
+	"a running 'pintu serve' sends it within about a second.\n"
+	"  --config FILE    take the database path from this configuration\n"
+	"  --db FILE        the database (default: the configuration's, var/pintu.db)\n"
+	"  --status S       queued, sending, sent, delivered, failed or dead\n"
+	"  --channel NAME   only this channel (e.g. at-sms)\n"
+	"  --limit N        at most N messages (default 100)\n"
+	"  --json           JSON output: an array of objects\n";
 
 static const char usage_simulate[] =
 	"usage: pintu simulate --channel ussd|sms [--from +62...] [--config FILE] [--db FILE]\n"
@@ -115,6 +143,10 @@ static int parse_opts(int argc, char **argv, struct opts *o, const char *usage)
 			slot = &o->channel;
 		else if (strcmp(a, "--from") == 0)
 			slot = &o->from;
+		else if (strcmp(a, "--note") == 0)
+			slot = &o->note;
+		else if (strcmp(a, "--due") == 0)
+			slot = &o->due;
 		else if (strcmp(a, "--limit") == 0) {
 			if (i + 1 >= argc || atoi(argv[i + 1]) <= 0) {
 				fprintf(stderr, "pintu: --limit needs a positive number\n");
@@ -455,9 +487,136 @@ static void print_ticket_text(sqlite3 *db, const struct pt_ticket *t)
 	cJSON_Delete(o);
 }
 
+static sqlite3 *open_db_for_writing(const struct opts *o);
+
+struct set_status {
+	const struct pt_config *cfg;
+	const struct pt_dialogs *dialogs;
+	const char *digits, *state, *note;
+	int64_t due_ms;
+	char from[24];
+	int64_t out_id;
+	int notified;
+};
+
+static int set_status_fn(sqlite3 *db, void *arg)
+{
+	struct set_status *ss = arg;
+	struct pt_ticket t;
+	int rc = pt_ticket_get(db, ss->digits, &t);
+	if (rc < 0)
+		return rc;
+	pt_strlcpy(ss->from, t.status, sizeof(ss->from));
+	if (ss->due_ms)
+		t.due_ms = ss->due_ms;
+	if ((rc = pt_ticket_set_status(db, &t, ss->state, "cli", ss->note)) < 0)
+		return rc;
+	if (ss->due_ms) {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(db, "UPDATE tickets SET due_ms = ?1 WHERE id = ?2", -1, &q,
+				       NULL) != SQLITE_OK)
+			return PT_EDB;
+		sqlite3_bind_int64(q, 1, ss->due_ms);
+		sqlite3_bind_int64(q, 2, t.id);
+		rc = sqlite3_step(q) == SQLITE_DONE ? PT_OK : PT_EDB;
+		sqlite3_finalize(q);
+		if (rc < 0)
+			return rc;
+	}
+	rc = pt_actions_notify(ss->cfg, ss->dialogs, db, &t, ss->note, &ss->out_id);
+	ss->notified = rc == PT_OK;
+	return rc == PT_ENOTFOUND ? PT_OK : rc;
+}
+
+/* "2026-12-14" -> ms at 00:00 office time; 0 on a malformed date. */
+static int64_t parse_due(const struct pt_config *cfg, const char *s)
+{
+	int y, m, d;
+	char end;
+	if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+		return 0;
+	struct tm tm = { .tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d };
+	time_t t = timegm(&tm);
+	return ((int64_t)t - (int64_t)cfg->office.utc_offset_min * 60) * 1000;
+}
+
+static int cmd_set_status(struct opts *o)
+{
+	char digits[9];
+	int rc = pt_ticket_parse(o->args[0], strlen(o->args[0]), digits);
+	if (rc < 0) {
+		fprintf(stderr, "pintu: \"%s\" is not a valid ticket number\n", o->args[0]);
+		return 2;
+	}
+	if (!pt_ticket_state_valid(o->args[1])) {
+		fprintf(stderr, "pintu: unknown state \"%s\"\n", o->args[1]);
+		return 2;
+	}
+	int ret = 1;
+	struct pt_config *cfg = load_config(o);
+	struct pt_dialogs *dialogs = NULL;
+	sqlite3 *db = NULL;
+	if (!cfg)
+		return 1;
+	struct set_status ss = { .cfg = cfg, .digits = digits, .state = o->args[1], .note = o->note };
+	if (o->due && !(ss.due_ms = parse_due(cfg, o->due))) {
+		fprintf(stderr, "pintu: --due: not a date (YYYY-MM-DD): %s\n", o->due);
+		ret = 2;
+		goto out;
+	}
+	if (!(dialogs = load_dialogs(cfg->dialogs, sizeof(cfg->dialogs))))
+		goto out;
+	ss.dialogs = dialogs;
+	if (!(db = open_db_for_writing(o)))
+		goto out;
+	/* One durable transaction: the state, its event and the notification. */
+	sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+	if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		fprintf(stderr, "pintu: database busy: %s\n", sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = set_status_fn(db, &ss);
+	if (rc < 0 || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		fprintf(stderr, "pintu: ticket %s: %s\n", o->args[0],
+			rc == PT_ENOTFOUND ? "not found" : pt_strerror(rc < 0 ? rc : PT_EDB));
+		goto out;
+	}
+	char shown[10];
+	pt_ticket_format(digits, shown);
+	printf("ticket %s: %s -> %s", shown, ss.from, o->args[1]);
+	if (ss.notified)
+		printf("; notification queued (outbox %lld)\n", (long long)ss.out_id);
+	else
+		printf("; no channel can reach the resident, nothing queued\n");
+	ret = 0;
+out:
+	if (db) {
+		sqlite3_stmt *st;
+		while ((st = sqlite3_next_stmt(db, NULL)) != NULL)
+			sqlite3_finalize(st);
+		sqlite3_close(db);
+	}
+	pt_dialogs_free(dialogs);
+	pt_config_free(cfg);
+	return ret;
+}
+
 static int cmd_tickets(int argc, char **argv)
 {
 	struct opts o;
+	if (argc >= 1 && strcmp(argv[0], "set-status") == 0) {
+		if (parse_opts(argc - 1, argv + 1, &o, usage_tickets) < 0)
+			return 2;
+		if (o.help)
+			return 0;
+		if (o.nargs != 2) {
+			fprintf(stderr, "pintu tickets set-status: give NUMBER and STATE\n%s",
+				usage_tickets);
+			return 2;
+		}
+		return cmd_set_status(&o);
+	}
 	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "show") != 0)) {
 		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
 			fputs(usage_tickets, stdout);
@@ -520,6 +679,214 @@ static int cmd_tickets(int argc, char **argv)
 		else
 			printf("(%d ticket%s)\n", lc.n, lc.n == 1 ? "" : "s");
 	}
+	sqlite3_close(db);
+	return ret;
+}
+
+/* ---- outbox ---- */
+
+/* "2026-11-22T15:44:25Z" (cap >= 21), or "" for 0. */
+static void outbox_iso(int64_t ms, char *out, size_t cap)
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	if (ms <= 0 || gmtime_r(&sec, &tm) == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+struct outbox_ctx {
+	int json, n;
+};
+
+static int print_outbox_row(const struct pt_outbox_row *r, void *arg)
+{
+	struct outbox_ctx *c = arg;
+	char next[32], created[32];
+	outbox_iso(r->next_attempt_ms, next, sizeof(next));
+	outbox_iso(r->created_ms, created, sizeof(created));
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		if (!o)
+			return 1;
+		cJSON_AddNumberToObject(o, "id", (double)r->id);
+		cJSON_AddStringToObject(o, "channel", r->channel);
+		cJSON_AddStringToObject(o, "status", r->status);
+		cJSON_AddNumberToObject(o, "attempts", r->attempts);
+		if (next[0])
+			cJSON_AddStringToObject(o, "next_attempt", next);
+		else
+			cJSON_AddNullToObject(o, "next_attempt");
+		cJSON_AddStringToObject(o, "to_masked", r->to_masked);
+		if (r->segments > 0)
+			cJSON_AddNumberToObject(o, "segments", r->segments);
+		else
+			cJSON_AddNullToObject(o, "segments");
+		if (r->last_error[0])
+			cJSON_AddStringToObject(o, "last_error", r->last_error);
+		else
+			cJSON_AddNullToObject(o, "last_error");
+		cJSON_AddStringToObject(o, "created_at", created);
+		cJSON_AddNumberToObject(o, "length", (double)r->length);
+		char *txt = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (!txt)
+			return 1;
+		printf("%s%s", c->n ? ",\n" : "\n", txt);
+		free(txt);
+	} else {
+		char seg[16];
+		if (r->segments > 0)
+			snprintf(seg, sizeof(seg), "%d", r->segments);
+		else
+			pt_strlcpy(seg, "-", sizeof(seg));
+		char errtxt[81];
+		pt_strlcpy(errtxt, r->last_error[0] ? r->last_error : "-", sizeof(errtxt));
+		printf("%-7lld  %-12s  %-9s  %8d  %-20s  %-16s  %4s  %6lld  %-20s  %s\n",
+		       (long long)r->id, r->channel, r->status, r->attempts, next[0] ? next : "-",
+		       r->to_masked, seg, (long long)r->length, created, errtxt);
+	}
+	c->n++;
+	return 0;
+}
+
+/* A read-write connection for 'outbox retry': never creates the file, never
+ * migrates (refuses other schema versions), waits up to 5 s for the server's
+ * writer, and does not checkpoint on close. The caller closes it. */
+static sqlite3 *open_db_for_writing(const struct opts *o)
+{
+	char db[512];
+	if (o->db) {
+		pt_strlcpy(db, o->db, sizeof(db));
+	} else {
+		struct pt_config *c = load_config(o);
+		if (!c)
+			return NULL;
+		pt_strlcpy(db, c->db, sizeof(db));
+		pt_config_free(c);
+	}
+	if (access(db, F_OK) != 0) {
+		fprintf(stderr, "pintu: no database at %s (start 'pintu serve' first, or pass --db)\n",
+			db);
+		return NULL;
+	}
+	sqlite3 *w = NULL;
+	int v = 0;
+	if (sqlite3_open_v2(db, &w, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		fprintf(stderr, "pintu: cannot open %s for writing: %s\n", db,
+			w ? sqlite3_errmsg(w) : "out of memory");
+		goto fail;
+	}
+	sqlite3_busy_timeout(w, 5000);
+	sqlite3_db_config(w, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (read_schema_version(w, &v) < 0) {
+		fprintf(stderr, "pintu: cannot read %s: %s\n", db, sqlite3_errmsg(w));
+		goto fail;
+	}
+	if (v == 0) {
+		fprintf(stderr, "pintu: %s is not a Pintu database (or empty)\n", db);
+		goto fail;
+	}
+	if (v != PT_STORE_SCHEMA_VERSION) {
+		fprintf(stderr,
+			"pintu: database schema version %d, this pintu writes version %d; run the "
+			"matching 'pintu serve' first\n",
+			v, PT_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	return w;
+fail:
+	sqlite3_close(w);
+	return NULL;
+}
+
+static int outbox_retry(const struct opts *o)
+{
+	char *end = NULL;
+	errno = 0;
+	long long id = strtoll(o->args[0], &end, 10);
+	if (errno != 0 || end == o->args[0] || *end != '\0' || id <= 0) {
+		fprintf(stderr, "pintu outbox retry: \"%s\" is not a message id\n", o->args[0]);
+		return 2;
+	}
+	sqlite3 *db = open_db_for_writing(o);
+	if (!db)
+		return 1;
+	char status[16];
+	int rc = pt_outbox_retry(db, (int64_t)id, status, sizeof(status));
+	sqlite3_close(db);
+	switch (rc) {
+	case PT_OK:
+		printf("message %lld queued again\n", id);
+		return 0;
+	case PT_ENOTFOUND:
+		fprintf(stderr, "pintu: no outbound message %lld\n", id);
+		return 1;
+	case PT_ESTATE:
+		fprintf(stderr, "pintu: message %lld is not failed or dead (status %s)\n", id, status);
+		return 1;
+	default:
+		fprintf(stderr, "pintu: message %lld could not be queued again (database busy or "
+				"failing; try again)\n",
+			id);
+		return 1;
+	}
+}
+
+static int cmd_outbox(int argc, char **argv)
+{
+	struct opts o;
+	if (argc < 1 || (strcmp(argv[0], "list") != 0 && strcmp(argv[0], "retry") != 0)) {
+		if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
+			fputs(usage_outbox, stdout);
+			return 0;
+		}
+		fputs(usage_outbox, stderr);
+		return 2;
+	}
+	int retry = strcmp(argv[0], "retry") == 0;
+	if (parse_opts(argc - 1, argv + 1, &o, usage_outbox) < 0)
+		return 2;
+	if (o.help)
+		return 0;
+	if (retry != (o.nargs == 1)) {
+		fprintf(stderr, retry ? "pintu outbox retry: give one message ID\n%s"
+				      : "pintu outbox list: unexpected argument\n%s",
+			usage_outbox);
+		return 2;
+	}
+	if (retry)
+		return outbox_retry(&o);
+	if (o.status && !pt_outbox_status_valid(o.status)) {
+		fprintf(stderr, "pintu: unknown status \"%s\" (valid:", o.status);
+		for (int i = 0; pt_outbox_statuses[i]; i++)
+			fprintf(stderr, "%s %s", i ? "," : "", pt_outbox_statuses[i]);
+		fputs(")\n", stderr);
+		return 2;
+	}
+	sqlite3 *db = open_db_for_reading(&o);
+	if (!db)
+		return 1;
+	int ret = 0;
+	struct pt_outbox_filter f = { .status = o.status, .channel = o.channel, .limit = o.limit };
+	struct outbox_ctx c = { o.json, 0 };
+	if (o.json)
+		fputs("[", stdout);
+	else
+		printf("%-7s  %-12s  %-9s  %8s  %-20s  %-16s  %4s  %6s  %-20s  %s\n", "ID", "CHANNEL",
+		       "STATUS", "ATTEMPTS", "NEXT_ATTEMPT", "TO", "SEGS", "LENGTH", "CREATED_AT",
+		       "LAST_ERROR");
+	if (pt_outbox_list(db, &f, print_outbox_row, &c) < 0) {
+		fprintf(stderr, "pintu: cannot list outbound messages\n");
+		ret = 1;
+	}
+	if (o.json)
+		fputs(c.n ? "\n]\n" : "]\n", stdout);
+	else
+		printf("(%d message%s)\n", c.n, c.n == 1 ? "" : "s");
 	sqlite3_close(db);
 	return ret;
 }
@@ -726,6 +1093,8 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 2, argv + 2);
 	if (strcmp(cmd, "tickets") == 0)
 		return cmd_tickets(argc - 2, argv + 2);
+	if (strcmp(cmd, "outbox") == 0)
+		return cmd_outbox(argc - 2, argv + 2);
 	if (strcmp(cmd, "simulate") == 0)
 		return cmd_simulate(argc - 2, argv + 2);
 	if (strcmp(cmd, "check-dialogs") == 0)

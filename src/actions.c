@@ -35,12 +35,14 @@
 #include "pintu/actions.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "pintu/common.h"
 #include "pintu/store.h"
 #include "pintu/text.h"
+#include "pintu/outbox.h"
 #include "pintu/tickets.h"
 
 /* Wrong last-4-NIK answers a ticket may collect in the window before it is locked. */
@@ -388,4 +390,68 @@ void pt_actions_env(struct pt_dialog_env *env, struct pt_actions_ctx *ctx)
 	env->list = list_cb;
 	env->action = action_cb;
 	env->var = var_cb;
+}
+
+/* The label a resident reads for a state, with the detail staff recorded:
+ * "Dirujuk ke <note>", "Selesai: <note>", "Tidak dapat diproses: <note>". */
+static void notify_label(const char *state, const char *lang, const char *note, char *out,
+			 size_t cap)
+{
+	const char *label = pt_ticket_state_label(state, lang);
+	if (!label)
+		label = state;
+	int en = strcmp(lang, "en") == 0;
+	if (note && note[0] && strcmp(state, "referred") == 0)
+		snprintf(out, cap, "%s %s %s", label, en ? "to" : "ke", note);
+	else if (note && note[0] && (strcmp(state, "resolved") == 0 || strcmp(state, "rejected") == 0))
+		snprintf(out, cap, "%s: %s", label, note);
+	else
+		pt_strlcpy(out, label, cap);
+}
+
+int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs, sqlite3 *db,
+		      const struct pt_ticket *t, const char *note, int64_t *out_id)
+{
+	const struct pt_channel *ch = pt_config_channel(cfg, t->channel);
+	if (ch && ch->adapter->kind == PT_CHAN_USSD) /* a USSD caller gets an SMS */
+		ch = ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
+	if (!ch || !ch->adapter->build_send) {
+		pt_log(PT_LOG_WARN, "notify_no_channel", "ticket_channel=%s", t->channel);
+		return PT_ENOTFOUND;
+	}
+	struct pt_session *s = malloc(sizeof(*s));
+	if (!s)
+		return PT_ENOMEM;
+	pt_session_init(s);
+	pt_strlcpy(s->lang, strcmp(t->lang, "en") == 0 ? "en" : "id", sizeof(s->lang));
+	char shown[10], label[320], date[16];
+	pt_ticket_format(t->number, shown);
+	notify_label(t->status, s->lang, note, label, sizeof(label));
+	int rc = PT_OK;
+	if (pt_session_set(s, "ticket_number", shown) < 0 ||
+	    pt_session_set(s, "status_label", label) < 0)
+		rc = PT_ETOOBIG;
+	if (rc == PT_OK && t->due_ms > 0) {
+		pt_config_local_date(cfg, t->due_ms, date, sizeof(date));
+		if (pt_session_set(s, "next_date", date) < 0)
+			rc = PT_ETOOBIG;
+	}
+	struct pt_actions_ctx ctx = { .cfg = cfg, .chan = ch, .db = db, .phone = t->phone };
+	struct pt_dialog_env env;
+	pt_actions_env(&env, &ctx);
+	struct pt_dialog_out out;
+	if (rc == PT_OK)
+		rc = pt_dialog_template(dialogs, &env, s, "status_changed", &out);
+	if (rc == PT_OK) {
+		struct pt_outbox_item it = {
+			.channel = ch->name,
+			.to = t->phone,
+			.text = out.text,
+			.ticket_id = t->id,
+			.not_sms = ch->adapter->kind != PT_CHAN_SMS,
+		};
+		rc = pt_outbox_enqueue(db, &it, out_id);
+	}
+	free(s);
+	return rc;
 }

@@ -776,3 +776,25 @@ int pt_dialog_step(const struct pt_dialogs *d, const struct pt_dialog_env *env,
 	out->end = st.end;
 	return PT_OK;
 }
+
+/* Render the named template of the dialog files (a notification, outside any
+ * conversation) in s->lang for env->chan, with s's variables and the host's. */
+int pt_dialog_template(const struct pt_dialogs *d, const struct pt_dialog_env *env,
+		       struct pt_session *s, const char *name, struct pt_dialog_out *out)
+{
+	int i = 0;
+	while (i < d->ntpl && strcmp(d->tpl_name[i], name) != 0)
+		i++;
+	out->text[0] = '\0';
+	out->len = 0;
+	out->end = 1;
+	if (i == d->ntpl)
+		return PT_ENOTFOUND;
+	struct dlg_rctx r = { d, env, s, chan_index(env->chan), strcmp(s->lang, "en") == 0 };
+	char buf[PT_REPLY_MAX];
+	struct dlg_buf b = { buf, 0, sizeof(buf) };
+	const char *tpl = dlg_text_get(&r, &d->tpl[i]);
+	dlg_render_template(&r, tpl ? tpl : "", NULL, 0, &b);
+	dlg_finish(r.ch, buf, b.len, out);
+	return PT_OK;
+}

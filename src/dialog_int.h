@@ -110,6 +110,8 @@ enum dlg_msg {
 	DM_MORE, DM_BACK, DM_YES, DM_NO, DM_N
 };
 
+#define DLG_TEMPLATES_MAX 32
+
 struct pt_dialogs {
 	struct dlg_node *nodes;
 	int nnodes, capnodes;
@@ -119,6 +121,10 @@ struct pt_dialogs {
 	struct dlg_keyword *kw;
 	int nkw;
 	struct dlg_text msg[DM_N];
+	/* named texts the host renders outside a conversation ("templates") */
+	const char *tpl_name[DLG_TEMPLATES_MAX];
+	struct dlg_text tpl[DLG_TEMPLATES_MAX];
+	int ntpl;
 	cJSON **trees;          /* one per file, then merged variant nodes */
 	int ntrees, captrees;
 	void **blocks;          /* every other allocation, freed together */

@@ -875,6 +875,37 @@ static void load_messages(struct loader *L, const cJSON *obj)
 	}
 }
 
+/* "templates": { "status_changed": {"id": ..., "en": ...}, ... } - texts the
+ * host renders outside a conversation (notifications). */
+static void load_templates(struct loader *L, const cJSON *obj)
+{
+	struct pt_dialogs *d = L->d;
+	char f[96];
+	if (!cJSON_IsObject(obj)) {
+		problem(L, "templates", "must be an object");
+		return;
+	}
+	const cJSON *c;
+	cJSON_ArrayForEach(c, obj)
+	{
+		if (c->string[0] == '_')
+			continue;
+		snprintf(f, sizeof(f), "templates.%s", c->string);
+		int i = 0;
+		while (i < d->ntpl && strcmp(d->tpl_name[i], c->string) != 0)
+			i++;
+		if (i == d->ntpl) {
+			if (d->ntpl >= DLG_TEMPLATES_MAX) {
+				problem(L, f, "too many templates (at most 32)");
+				continue;
+			}
+			d->ntpl++;
+		}
+		d->tpl_name[i] = c->string;
+		read_text(L, c, f, &d->tpl[i]);
+	}
+}
+
 static void load_keywords(struct loader *L, const cJSON *arr)
 {
 	struct pt_dialogs *d = L->d;
@@ -1297,8 +1328,8 @@ static void compile_file(struct loader *L, int fi)
 	const cJSON *c;
 	cJSON_ArrayForEach(c, root)
 	{
-		static const char *const ok[] = {"nodes", "start", "resumable", "keywords", "messages",
-						 "vars"};
+		static const char *const ok[] = {"nodes",    "start", "resumable", "keywords",
+						 "messages", "vars",  "templates"};
 		int found = c->string[0] == '_';
 		for (size_t i = 0; i < PT_ARRAY_LEN(ok); i++)
 			found |= strcmp(ok[i], c->string) == 0;
@@ -1315,6 +1346,9 @@ static void compile_file(struct loader *L, int fi)
 	const cJSON *kws = cJSON_GetObjectItemCaseSensitive(root, "keywords");
 	if (kws)
 		load_keywords(L, kws);
+	const cJSON *tpls = cJSON_GetObjectItemCaseSensitive(root, "templates");
+	if (tpls)
+		load_templates(L, tpls);
 	int start = get_target(L, root, "start", strcmp(dname, "main") == 0);
 	if (strcmp(dname, "main") == 0)
 		d->main_start = start;

@@ -21,9 +21,18 @@
  * before the sender committed the provider's id; reports keyed by provider id
  * then find nothing (PT_ENOTFOUND) - providers that echo our row id (Kannel
  * dlr-url) are not affected.
+ *
+ * Inspection and repair for the command line (`pintu outbox list|retry`):
+ * pt_outbox_list() reads on any connection (the CLI's is read-only) and never
+ * hands out the text (only its length) nor a full number (recipients through
+ * pt_outbox_mask_peer(), errors through pt_sender_mask_for_log()).
+ * pt_outbox_retry() moves 'failed' or 'dead' back to 'queued', due now, with
+ * attempts 0, in one short transaction on the CLI's own connection; the
+ * running server's sender finds the row on its next periodic scan.
  */
 #include "pintu/outbox.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "pintu/common.h"
@@ -159,5 +168,175 @@ int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const cha
 	return PT_OK;
 fail:
 	pt_log(PT_LOG_ERROR, "outbox_report_failed", "error=\"%s\"", sqlite3_errmsg(db));
+	return PT_EDB;
+}
+
+/* ---- inspection and repair ---- */
+
+const char *const pt_outbox_statuses[] = { "queued", "sending", "sent", "delivered",
+					   "failed", "dead", NULL };
+
+int pt_outbox_status_valid(const char *status)
+{
+	if (status == NULL)
+		return 0;
+	for (int i = 0; pt_outbox_statuses[i] != NULL; i++)
+		if (strcmp(status, pt_outbox_statuses[i]) == 0)
+			return 1;
+	return 0;
+}
+
+#define PEER_SCHEME_MAX 15
+#define PEER_ID_KEEP 3
+
+void pt_outbox_mask_peer(const char *peer, char *out, size_t cap)
+{
+	size_t n = 0;
+	if (cap == 0)
+		return;
+	if (peer == NULL) {
+		out[0] = '\0';
+		return;
+	}
+	while (n < PEER_SCHEME_MAX && peer[n] >= 'a' && peer[n] <= 'z')
+		n++;
+	if (n == 0 || peer[n] != ':') {
+		pt_phone_mask(peer, out, cap);
+		return;
+	}
+	const char *id = peer + n + 1;
+	size_t len = strnlen(id, 64);
+	if (len > 2 * PEER_ID_KEEP)
+		snprintf(out, cap, "%.*s:%.*s****%.*s", (int)n, peer, PEER_ID_KEEP, id, PEER_ID_KEEP,
+			 id + len - PEER_ID_KEEP);
+	else
+		snprintf(out, cap, "%.*s:%.*s****", (int)n, peer, len > 0 ? 1 : 0, id);
+}
+
+static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+	pt_strlcpy(out, v ? (const char *)v : "", cap);
+}
+
+int pt_outbox_list(sqlite3 *db, const struct pt_outbox_filter *f,
+		   int (*fn)(const struct pt_outbox_row *row, void *arg), void *arg)
+{
+	static const char sql[] =
+		"SELECT id, channel, status, attempts, next_attempt_ms, peer, segments, last_error, "
+		"created_ms, length(body) FROM messages WHERE direction = 'out' "
+		"AND (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR channel = ?2) "
+		"ORDER BY id DESC LIMIT ?3";
+	const char *status = f ? f->status : NULL;
+	const char *channel = f ? f->channel : NULL;
+	int limit = f && f->limit > 0 ? f->limit : 100;
+	char peer[PT_PHONE_MAX * 2], err[sizeof(((struct pt_outbox_row *)0)->last_error)];
+	struct pt_outbox_row r;
+	sqlite3_stmt *s = NULL;
+	int rc = PT_EDB;
+
+	if (db == NULL || fn == NULL || (status != NULL && !pt_outbox_status_valid(status)))
+		return PT_EINVAL;
+	if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	if (status)
+		sqlite3_bind_text(s, 1, status, -1, SQLITE_STATIC);
+	if (channel)
+		sqlite3_bind_text(s, 2, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, limit);
+	for (;;) {
+		int st = sqlite3_step(s);
+		if (st == SQLITE_DONE) {
+			rc = PT_OK;
+			break;
+		}
+		if (st != SQLITE_ROW)
+			break;
+		memset(&r, 0, sizeof(r));
+		r.id = sqlite3_column_int64(s, 0);
+		col_text(s, 1, r.channel, sizeof(r.channel));
+		col_text(s, 2, r.status, sizeof(r.status));
+		r.attempts = sqlite3_column_int(s, 3);
+		r.next_attempt_ms = sqlite3_column_int64(s, 4); /* NULL reads as 0 */
+		col_text(s, 5, peer, sizeof(peer));
+		pt_outbox_mask_peer(peer, r.to_masked, sizeof(r.to_masked));
+		r.segments = sqlite3_column_int(s, 6);
+		col_text(s, 7, err, sizeof(err));
+		pt_sender_mask_for_log(err, r.last_error, sizeof(r.last_error));
+		r.created_ms = sqlite3_column_int64(s, 8);
+		r.length = sqlite3_column_int64(s, 9);
+		if (fn(&r, arg) != 0) {
+			rc = PT_OK;
+			break;
+		}
+	}
+out:
+	if (rc != PT_OK)
+		pt_log(PT_LOG_ERROR, "outbox_list_failed", "error=\"%s\"", sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	return rc;
+}
+
+int pt_outbox_retry(sqlite3 *db, int64_t id, char *status_out, size_t cap)
+{
+	static const char sql_update[] =
+		"UPDATE messages SET status = 'queued', attempts = 0, next_attempt_ms = ?2, "
+		"updated_ms = ?2 WHERE id = ?1 AND direction = 'out' AND status IN ('failed','dead')";
+	static const char sql_status[] =
+		"SELECT status FROM messages WHERE id = ?1 AND direction = 'out'";
+	sqlite3_stmt *s = NULL;
+	int rc = PT_EDB, began = 0;
+
+	if (status_out && cap)
+		status_out[0] = '\0';
+	if (db == NULL)
+		return PT_EINVAL;
+	if (id <= 0)
+		return PT_ENOTFOUND;
+	if (sqlite3_exec(db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	began = 1;
+	if (sqlite3_prepare_v2(db, sql_update, -1, &s, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, pt_now_ms());
+	if (sqlite3_step(s) != SQLITE_DONE)
+		goto out;
+	int changed = sqlite3_changes(db);
+	sqlite3_finalize(s);
+	s = NULL;
+	if (changed == 0) {
+		/* Why not: no such row, or another status (read in the same transaction). */
+		if (sqlite3_prepare_v2(db, sql_status, -1, &s, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_int64(s, 1, id);
+		int st = sqlite3_step(s);
+		if (st == SQLITE_ROW) {
+			if (status_out && cap)
+				col_text(s, 0, status_out, cap);
+			rc = PT_ESTATE;
+		} else if (st == SQLITE_DONE) {
+			rc = PT_ENOTFOUND;
+		} else {
+			goto out;
+		}
+		sqlite3_finalize(s);
+		s = NULL;
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto out;
+	if (status_out && cap)
+		pt_strlcpy(status_out, "queued", cap);
+	pt_log(PT_LOG_INFO, "outbox_retry", "id=%lld status=queued", (long long)id);
+	return PT_OK;
+out:
+	pt_log(PT_LOG_ERROR, "outbox_retry_failed", "id=%lld error=\"%s\"", (long long)id,
+	       sqlite3_errmsg(db));
+	sqlite3_finalize(s);
+	if (began && !sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return PT_EDB;
 }

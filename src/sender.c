@@ -18,11 +18,15 @@
  *        FAIL  -> 'failed' + last_error
  *        RETRY with attempts >= max_attempts -> 'dead'
  * then sleep on a condition variable until the earliest due row or token, at
- * most IDLE_MAX_MS, or until pt_sender_wake().
+ * most IDLE_MAX_MS, or until pt_sender_wake(). IDLE_MAX_MS is short (1 s) on
+ * purpose: other processes (`pintu outbox retry`) queue rows in the table and
+ * cannot wake us, so the periodic scan is what finds them.
  *
  * Retry schedule: base * 2^(attempts-1), capped at max_backoff_ms, +-20%
  * jitter so retries of a batch spread out; a Retry-After header (seconds) on
- * 429/503 is honoured when it asks for longer (up to RETRY_AFTER_MAX_MS).
+ * 429/503 is honoured when it asks for longer (up to RETRY_AFTER_MAX_MS). So is
+ * "retry_after=N" in a RETRY's error text: the Telegram adapter reports the
+ * wait of a 429 that way because the Bot API puts it in the JSON body.
  *
  * Crash safety: on start, rows left in 'sending' go back to 'queued'. A crash
  * after the provider accepted a message but before our 'sent' commit therefore
@@ -56,9 +60,10 @@
 #include "pintu/text.h"
 
 #define SCAN_MAX 64
-#define IDLE_MAX_MS 5000
+#define IDLE_MAX_MS 1000
 #define RESP_CAP 16384
 #define RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
+#define RETRY_AFTER_MAX_S 10000000L
 #define ERR_CAP 256
 #define STORE_RETRY_MS 1000
 
@@ -239,6 +244,32 @@ void pt_sender_mask_for_log(const char *in, char *out, size_t cap)
 		i += len;
 	}
 	out[o] = '\0';
+}
+
+static int is_word_char(char c)
+{
+	return is_digit(c) || c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+long pt_sender_retry_after_from_err(const char *err)
+{
+	static const char key[] = "retry_after=";
+	if (err == NULL)
+		return -1;
+	for (const char *p = strstr(err, key); p != NULL; p = strstr(p + 1, key)) {
+		/* a word of its own: not "xretry_after=" */
+		if (p != err && is_word_char(p[-1]))
+			continue;
+		const char *d = p + sizeof(key) - 1;
+		if (!is_digit(*d))
+			continue;
+		long v = 0;
+		for (; is_digit(*d); d++)
+			if (v < RETRY_AFTER_MAX_S)
+				v = v * 10 + (*d - '0');
+		return v < RETRY_AFTER_MAX_S ? v : RETRY_AFTER_MAX_S;
+	}
+	return -1;
 }
 
 /* ---- database steps (through the writer) ---- */
@@ -549,8 +580,12 @@ static int send_row(struct pt_sender *s, struct chan_rt *c, const struct row *r)
 			f.error = "temporary failure";
 	} else {
 		delay = pt_sender_backoff_ms(&s->o, attempts, jitter(s));
-		if ((http == 429 || http == 503) && s->retry_after_s > 0) {
-			int64_t ra = (int64_t)s->retry_after_s * 1000;
+		long ra_s = (http == 429 || http == 503) ? s->retry_after_s : 0;
+		long body_s = pt_sender_retry_after_from_err(err);
+		if (body_s > ra_s)
+			ra_s = body_s;
+		if (ra_s > 0) {
+			int64_t ra = (int64_t)ra_s * 1000;
 			if (ra > RETRY_AFTER_MAX_MS)
 				ra = RETRY_AFTER_MAX_MS;
 			if (ra > delay)

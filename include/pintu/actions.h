@@ -26,4 +26,16 @@ struct pt_actions_ctx {
 /* Fill env with the callbacks over ctx (chan kind, clock and session windows too). */
 void pt_actions_env(struct pt_dialog_env *env, struct pt_actions_ctx *ctx);
 
+struct pt_ticket;
+
+/* Queue the resident's notification that ticket t is now in t->status (the
+ * dialogs' "status_changed" template, in the ticket's language), on the
+ * channel the ticket came from - for a USSD ticket, that channel's SMS
+ * channel. note is the detail staff recorded (the referred office, the
+ * outcome, the reason), may be NULL. Runs in the caller's transaction.
+ * *out_id (may be NULL) gets the outbox row. PT_ENOTFOUND when there is no
+ * channel that can send to the resident. */
+int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs, sqlite3 *db,
+		      const struct pt_ticket *t, const char *note, int64_t *out_id);
+
 #endif

@@ -119,4 +119,10 @@ int pt_dialog_step(const struct pt_dialogs *d, const struct pt_dialog_env *env,
 		   struct pt_session *s, const char *input, size_t len, int first,
 		   struct pt_dialog_out *out);
 
+/* Render the template called name (from a dialog file's "templates") in
+ * s->lang for env->chan with s's variables and env->var(): notifications the
+ * host sends outside a conversation. PT_ENOTFOUND when there is none. */
+int pt_dialog_template(const struct pt_dialogs *d, const struct pt_dialog_env *env,
+		       struct pt_session *s, const char *name, struct pt_dialog_out *out);
+
 #endif

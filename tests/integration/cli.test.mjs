@@ -1,11 +1,12 @@
 // cli.test.mjs - the command line: help, tickets list/show --json, simulate
-// with piped input, check-dialogs on the shipped and on broken dialogs.
+// with piped input, check-dialogs on the shipped and on broken dialogs, outbox
+// list/retry against a server whose SMS provider is unreachable.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import {
 	test, assert, eq, match, ussdComplaint, cli, cliAsync, tmpDir, digits, phone, NIK_A, DESC, DIALOGS,
-	TICKET_RE, ticketRow, sql, AtUssd, KannelGet,
+	TICKET_RE, ticketRow, sql, AtUssd, KannelGet, testConfig, waitForRow,
 } from './lib.mjs';
 
 test('cli: --help and every subcommand --help', async () => {
@@ -231,4 +232,118 @@ test('cli: check-dialogs passes on the shipped dialogs and names file/node/field
 	const r3 = cli(['serve', '--config', path.join(dir, 'c.json'), '--db', path.join(dir, 'x.db'), '--listen', '127.0.0.1:0'], { timeout: 15000 });
 	assert(r3.code !== 0 && r3.code !== null, `serve with broken dialogs fails (code ${r3.code})`);
 	match(r3.stdout + r3.stderr, /nowhere\.missing_node/, 'serve names the problem');
+});
+
+// ---------------------------------------------------------------- outbox
+
+test('cli: outbox --help and usage errors', async () => {
+	const top = cli(['--help']);
+	match(top.stdout, /outbox list/, 'pintu --help mentions outbox list');
+	match(top.stdout, /outbox retry/, 'pintu --help mentions outbox retry');
+	for (const args of [['outbox', '--help'], ['outbox', 'list', '--help'], ['outbox', 'retry', '--help']]) {
+		const r = cli(args);
+		eq(r.code, 0, `pintu ${args.join(' ')} exit code (${r.stderr})`);
+		match(r.stdout, /usage: pintu outbox list .*--status S.*--channel NAME.*--limit N.*--json/, `${args.join(' ')} prints the list usage`);
+		match(r.stdout, /pintu outbox retry ID/, `${args.join(' ')} prints the retry usage`);
+	}
+	const none = cli(['outbox']);
+	eq(none.code, 2, 'pintu outbox without a subcommand exits 2');
+	match(none.stderr, /usage: pintu outbox/, 'and prints the usage');
+	const noId = cli(['outbox', 'retry', '--db', '/nonexistent/x.db']);
+	eq(noId.code, 2, 'retry without an ID exits 2');
+	match(noId.stderr, /give one message ID/, 'retry without an ID says so');
+	const badId = cli(['outbox', 'retry', '12x', '--db', '/nonexistent/x.db']);
+	eq(badId.code, 2, 'retry with a non-number exits 2');
+	match(badId.stderr, /"12x" is not a message id/, 'names the bad id');
+	const badStatus = cli(['outbox', 'list', '--status', 'received', '--db', '/nonexistent/x.db']);
+	eq(badStatus.code, 2, 'an unknown --status exits 2');
+	match(badStatus.stderr, /unknown status "received" \(valid: queued, sending, sent, delivered, failed, dead\)/,
+		'an unknown --status names the valid ones');
+	const noDb = cli(['outbox', 'list', '--db', '/nonexistent/x.db']);
+	eq(noDb.code, 1, 'a missing database exits 1');
+	match(noDb.stderr, /no database at/, 'says there is no database');
+	assert(!fs.existsSync('/nonexistent/x.db'), 'no database created');
+});
+
+test('cli: outbox list shows a dead SMS masked and without its text; outbox retry queues it again', async (t) => {
+	// AT api_base points at a closed port (testConfig default): every SMS attempt fails
+	const config = testConfig();
+	config.sender = { max_attempts: 2, base_backoff_ms: 50, max_backoff_ms: 100, timeout_ms: 2000 };
+	const h = await t.server({ config });
+	const a = await ussdComplaint(h);
+	const ph = a.ussd.phone;
+	const dead = await waitForRow(h.db,
+		`select id, body, attempts from messages where direction = 'out' and channel = 'at-sms' and peer = '${ph}' and status = 'dead'`,
+		15000);
+	eq(dead.attempts, 2, 'dead after max_attempts (2)');
+
+	// list --json while the server runs (read-only connection)
+	const l = await cliAsync(['outbox', 'list', '--json', '--db', h.db], { timeout: 15000 });
+	eq(l.code, 0, `outbox list exit code (${l.stderr})`);
+	const list = JSON.parse(l.stdout);
+	assert(Array.isArray(list) && list.length >= 1, 'an array with the SMS');
+	for (let i = 1; i < list.length; i++) assert(list[i - 1].id > list[i].id, 'newest first');
+	const row = list.find((x) => x.id === dead.id);
+	assert(row, `the dead SMS ${dead.id} is listed`);
+	eq(row.channel, 'at-sms', 'channel');
+	eq(row.status, 'dead', 'status');
+	eq(row.attempts, 2, 'attempts');
+	eq(row.to_masked, ph.slice(0, 6) + '****' + ph.slice(-4), 'masked recipient');
+	eq(row.length, Array.from(dead.body).length, 'length of the text in characters');
+	assert(row.segments >= 1, 'SMS segments');
+	match(row.created_at, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'created_at ISO 8601 UTC');
+	eq(row.next_attempt, null, 'no next attempt for a dead row');
+	match(row.last_error || '', /transport/, 'last_error says why');
+	for (const k of ['text', 'body', 'to', 'peer']) assert(!(k in row), `no "${k}" field`);
+	assert(!l.stdout.includes(dead.body), 'list --json never contains the message text');
+	assert(!l.stdout.includes(ph.slice(3)), 'list --json never contains the full number');
+
+	// table view and filters
+	const tv = cli(['outbox', 'list', '--db', h.db, '--status', 'dead', '--channel', 'at-sms']);
+	eq(tv.code, 0, `table exit code (${tv.stderr})`);
+	match(tv.stdout, /^ID\s+CHANNEL\s+STATUS\s+ATTEMPTS\s+NEXT_ATTEMPT\s+TO\s+SEGS\s+LENGTH\s+CREATED_AT\s+LAST_ERROR/m, 'table header');
+	match(tv.stdout, new RegExp(`^${dead.id}\\s+at-sms\\s+dead\\s+2\\s+-\\s+\\+62812\\*+\\d{4}\\s`, 'm'), 'the dead row');
+	match(tv.stdout, /\(1 message\)/, 'one row after the filters');
+	assert(!tv.stdout.includes(dead.body), 'table never contains the message text');
+	assert(!tv.stdout.includes(ph.slice(3)), 'table never contains the full number');
+	// USSD screens are answered in the webhook response (inbound rows' reply): no outbound rows
+	eq(JSON.parse(cli(['outbox', 'list', '--json', '--db', h.db, '--channel', 'at-ussd']).stdout).length, 0,
+		'--channel at-ussd: none');
+	eq(JSON.parse(cli(['outbox', 'list', '--json', '--db', h.db, '--limit', '1']).stdout).length, 1, '--limit 1');
+
+	// retry refusals: an inbound row, an unknown id
+	const inbound = sql(h.db, "select min(id) as id from messages where direction = 'in'")[0].id;
+	const inb = cli(['outbox', 'retry', String(inbound), '--db', h.db]);
+	eq(inb.code, 1, 'retry of an inbound row fails');
+	eq(inb.stderr.trim(), `pintu: no outbound message ${inbound}`, 'an inbound row is not outbound');
+	const missing = cli(['outbox', 'retry', '999999', '--db', h.db]);
+	eq(missing.code, 1, 'retry of an unknown id fails');
+	eq(missing.stderr.trim(), 'pintu: no outbound message 999999', 'says there is none');
+
+	// retry while the server runs: its sender picks the row up again (and fails again)
+	const before = Date.now();
+	const r1 = await cliAsync(['outbox', 'retry', String(dead.id), '--db', h.db], { timeout: 15000 });
+	eq(r1.code, 0, `retry exit code (${r1.stderr})`);
+	eq(r1.stdout.trim(), `message ${dead.id} queued again`, 'retry output');
+	const again = await waitForRow(h.db,
+		`select attempts from messages where id = ${dead.id} and status = 'dead' and updated_ms >= ${before}`, 15000);
+	eq(again.attempts, 2, 'the running sender tried it twice more');
+
+	// retry with the server stopped: the row stays as the CLI left it
+	eq((await h.stop()).code, 0, 'server stopped');
+	const r2 = cli(['outbox', 'retry', String(dead.id), '--db', h.db]);
+	eq(r2.code, 0, `retry exit code (${r2.stderr})`);
+	eq(r2.stdout.trim(), `message ${dead.id} queued again`, 'retry output');
+	const q = sql(h.db, `select status, attempts, next_attempt_ms, body from messages where id = ${dead.id}`)[0];
+	eq(q.status, 'queued', 'queued again');
+	eq(q.attempts, 0, 'attempts reset');
+	assert(q.next_attempt_ms >= before && q.next_attempt_ms <= Date.now(), 'due now');
+	eq(q.body, dead.body, 'text unchanged');
+	const ql = JSON.parse(cli(['outbox', 'list', '--json', '--db', h.db, '--status', 'queued']).stdout);
+	eq(ql.length, 1, 'one queued row');
+	eq(ql[0].id, dead.id, 'the retried row');
+	match(ql[0].next_attempt, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/, 'next_attempt ISO 8601 UTC');
+	const r3 = cli(['outbox', 'retry', String(dead.id), '--db', h.db]);
+	eq(r3.code, 1, 'a queued row cannot be retried');
+	match(r3.stderr, /is not failed or dead \(status queued\)/, 'says it is queued');
 });

@@ -2,7 +2,7 @@
 // from another number (last 4 NIK digits asked), and a mistyped number.
 
 import {
-	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, opt, digits, NIK_A, sql,
+	test, assert, eq, match, noMatch, AtUssd, KannelGet, ussdComplaint, opt, digits, NIK_A, sql, cli, checkSms,
 } from './lib.mjs';
 
 const NOT_VALID = /tidak valid|bukan nomor|salah ketik|periksa kembali|not (a )?valid/i;
@@ -139,4 +139,32 @@ test('status: a mistyped number is "not valid", never someone else\'s ticket', a
 		const s = await k.send(`CEK ${d.join('')}`);
 		match(s.text, NOT_VALID, 'swapped digits answered as not valid');
 	}
+});
+
+test('notify: a state change from the command line reaches a USSD caller by SMS with label, date and office', async (t) => {
+	const mock = await t.mock();
+	const h = await t.server({ atBase: mock.url });
+	const { ussd, number } = await ussdComplaint(h);
+	await mock.waitFor(ussd.phone, 1); // the ticket-number SMS
+	const r = cli(['tickets', 'set-status', number, 'referred', '--note', 'pengelola program PKH',
+		'--due', '2026-12-14', '--db', h.db, '--config', h.cfgPath]);
+	eq(r.code, 0, `set-status exit code; stderr: ${r.stderr}`);
+	match(r.stdout, /received -> referred; notification queued/, 'CLI output');
+	const sms = await mock.waitFor(ussd.phone, 2);
+	const note = sms.find((m) => m.message.includes('Dirujuk'));
+	assert(note, `a notification SMS: ${JSON.stringify(sms.map((m) => m.message))}`);
+	eq(note.message.split(' Info:')[0], `Pengaduan ${number}: Dirujuk ke pengelola program PKH. Kabar berikutnya paling lambat 14/12/2026.`, 'notification text');
+	match(note.message, /Info: Dinas Sosial Kota Palangka Raya/, 'whom to contact');
+	checkSms(note.message);
+	const ev = sql(h.db, `select e.* from ticket_events e join tickets t on t.id = e.ticket_id where t.number = '${digits(number)}' order by e.id`);
+	eq(ev.length, 2, 'two events');
+	eq(ev[1].to_status, 'referred', 'event to');
+	eq(ev[1].actor, 'cli', 'event actor');
+	// the resident's own status check now shows the new label and date
+	const s = await ussd.redial();
+	const st = await ussd.send(opt(s.text, /Cek status/i));
+	const ans = await ussd.send(digits(number));
+	match(ans.text, /Dirujuk/, `status answer: ${ans.text}`);
+	match(ans.text, /14\/12\/2026/, 'next date in the status answer');
+	assert(st, 'asked for the number');
 });

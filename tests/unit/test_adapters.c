@@ -146,7 +146,7 @@ PT_TEST(test_registry)
 	size_t n = 0;
 	for (const struct pt_adapter *const *p = pt_adapter_all(); *p; p++)
 		n++;
-	PT_CHECK_INT(n, 7);
+	PT_CHECK_INT(n, 8);
 	PT_CHECK_INT(A("africastalking-ussd")->kind, PT_CHAN_USSD);
 	PT_CHECK_INT(A("generic-ussd")->kind, PT_CHAN_USSD);
 	PT_CHECK_INT(A("kannel")->kind, PT_CHAN_SMS);

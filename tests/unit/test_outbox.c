@@ -2,7 +2,8 @@
  * test_outbox.c - outbound rows, delivery reports, and the sender against a
  * mock provider (libmicrohttpd on 127.0.0.1, scripted answers per recipient)
  * through a fake adapter, so real adapters are not involved. Also the token
- * bucket and the back-off schedule as plain functions.
+ * bucket and the back-off schedule as plain functions, and the CLI's
+ * pt_outbox_list / pt_outbox_retry on a database of their own.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -270,6 +271,7 @@ static struct script scripts[] = {
 	{ "+6281111111105", { 503, 200 }, 2, 30, 0 },
 	{ "+6281111111106", { 200 }, 1, 0, 0 },
 	{ SLOW_TO, { -1 }, 1, 0, 0 }, /* answers 200 after 1.5 s */
+	{ "+6281111111109", { 429, 200 }, 2, 0, 0 }, /* the wait only in the body, as Telegram */
 };
 
 struct rec {
@@ -423,8 +425,12 @@ static int fake_parse(const void *conf, long http_status, const char *body, size
 		snprintf(provider_id, idcap, "%s", body);
 		return PT_SEND_OK;
 	}
+	if (http_status == 429) {
+		snprintf(err, errlen, "retry_after=40");
+		return PT_SEND_RETRY;
+	}
 	snprintf(err, errlen, "http %ld: %s", http_status, body);
-	if (http_status >= 500 || http_status == 429)
+	if (http_status >= 500)
 		return PT_SEND_RETRY;
 	return PT_SEND_FAIL;
 }
@@ -493,6 +499,7 @@ PT_TEST(test_sender)
 	int64_t r5 = enqueue("fake-sms", "+6281111111105", "retry-after", 0, 0);
 	int64_t r6 = enqueue("fake-sms", "+6281111111106", "left sending", 0, 1);
 	int64_t r7 = enqueue("fake-sms", "+6281111111107", "closed port", 0, 0);
+	int64_t r9 = enqueue("fake-sms", "+6281111111109", "retry_after in the body", 0, 0);
 	int64_t q1 = enqueue("rated-sms", "+6281111111201", "rate 1", 0, 0);
 	int64_t q2 = enqueue("rated-sms", "+6281111111202", "rate 2", 0, 0);
 	int64_t q3 = enqueue("rated-sms", "+6281111111203", "rate 3", 0, 0);
@@ -516,7 +523,7 @@ PT_TEST(test_sender)
 	struct expect want[] = {
 		{ r1, "sent", 1 },   { r2, "sent", 2 },   { r3, "failed", 1 }, { r4, "dead", 3 },
 		{ r5, "queued", 1 }, { r6, "sent", 1 },   { r7, "dead", 3 },   { q1, "sent", 1 },
-		{ q2, "sent", 1 },   { q3, "sent", 1 },
+		{ q2, "sent", 1 },   { q3, "sent", 1 },   { r9, "queued", 1 },
 	};
 	PT_CHECK(wait_for(want, (int)PT_ARRAY_LEN(want)));
 
@@ -542,6 +549,11 @@ PT_TEST(test_sender)
 	PT_CHECK_INT(v.attempts, 1);
 	PT_CHECK(v.next_attempt_ms - v.updated_ms >= 29000); /* Retry-After: 30 beats 50 ms */
 	PT_CHECK_INT(requests_to("+6281111111105"), 1);
+	PT_CHECK(row_get(r9, &v));
+	PT_CHECK_INT(v.attempts, 1);
+	PT_CHECK(v.next_attempt_ms - v.updated_ms >= 39000); /* retry_after=40 in the error text */
+	PT_CHECK_STR(v.last_error, "retry_after=40");
+	PT_CHECK_INT(requests_to("+6281111111109"), 1);
 	PT_CHECK(row_get(r6, &v));
 	PT_CHECK_INT(v.attempts, 1);
 	PT_CHECK(row_get(r7, &v));
@@ -634,6 +646,220 @@ PT_TEST(test_mask_for_log)
 	PT_CHECK_STR(m, "err: 0812**** / +62 (81****");
 }
 
+PT_TEST(test_retry_after_from_err)
+{
+	PT_CHECK_INT(pt_sender_retry_after_from_err("retry_after=30"), 30);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("http 429: retry_after=5 (flood)"), 5);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("x;retry_after=0"), 0);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("retry_after=99999999999999"), 10000000);
+	/* the first usable one counts */
+	PT_CHECK_INT(pt_sender_retry_after_from_err("retry_after=x retry_after=7"), 7);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("retry_after="), -1);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("retry_after=-3"), -1);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("my_retry_after=9"), -1);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("Retry-After: 9"), -1);
+	PT_CHECK_INT(pt_sender_retry_after_from_err("http 500"), -1);
+	PT_CHECK_INT(pt_sender_retry_after_from_err(""), -1);
+	PT_CHECK_INT(pt_sender_retry_after_from_err(NULL), -1);
+}
+
+/* ---- pt_outbox_list / pt_outbox_retry on a database of their own ---- */
+
+static struct pt_store *st2;
+
+static int exec2_fn(sqlite3 *db, void *arg)
+{
+	return sqlite3_exec(db, arg, NULL, NULL, NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+static int exec2(const char *fmt, long long id)
+{
+	char sql[256];
+	snprintf(sql, sizeof(sql), fmt, id);
+	return pt_store_exec(st2, exec2_fn, sql);
+}
+
+static int64_t enqueue2(const char *channel, const char *to, const char *text, int inline_sent,
+			int not_sms)
+{
+	struct enq e = { .it = { .channel = channel, .to = to, .text = text,
+				 .inline_sent = inline_sent, .not_sms = not_sms } };
+	if (pt_store_exec(st2, enqueue_fn, &e) != PT_OK)
+		return -1;
+	return e.id;
+}
+
+#define LIST_MAX 16
+struct collect {
+	struct pt_outbox_row rows[LIST_MAX];
+	int n, stop_after;
+};
+
+static int collect_fn(const struct pt_outbox_row *r, void *arg)
+{
+	struct collect *c = arg;
+	if (c->n < LIST_MAX)
+		c->rows[c->n] = *r;
+	c->n++;
+	return c->stop_after > 0 && c->n >= c->stop_after;
+}
+
+static int list(sqlite3 *db, const char *status, const char *channel, int limit,
+		struct collect *c)
+{
+	struct pt_outbox_filter f = { .status = status, .channel = channel, .limit = limit };
+	int stop = c->stop_after;
+	memset(c, 0, sizeof(*c));
+	c->stop_after = stop;
+	return pt_outbox_list(db, &f, collect_fn, c);
+}
+
+static const char *mask_peer(const char *in, size_t cap)
+{
+	static char out[64];
+	memset(out, 'X', sizeof(out));
+	pt_outbox_mask_peer(in, out, cap);
+	return out;
+}
+
+PT_TEST(test_mask_peer)
+{
+	PT_CHECK_STR(mask_peer("tg:123456789", 64), "tg:123****789");
+	PT_CHECK_STR(mask_peer("tg:1234567", 64), "tg:123****567");
+	PT_CHECK_STR(mask_peer("tg:123456", 64), "tg:1****");
+	PT_CHECK_STR(mask_peer("tg:", 64), "tg:****");
+	PT_CHECK_STR(mask_peer("+6281234567890", 64), "+62812****7890"); /* pt_phone_mask */
+	PT_CHECK_STR(mask_peer("tg:123456789", 6), "tg:12");
+	PT_CHECK_STR(mask_peer(NULL, 64), "");
+	PT_CHECK(strstr(mask_peer("tg:123456789", 64), "456") == NULL);
+	PT_CHECK(pt_outbox_status_valid("dead"));
+	PT_CHECK(pt_outbox_status_valid("delivered"));
+	PT_CHECK(!pt_outbox_status_valid("received"));
+	PT_CHECK(!pt_outbox_status_valid(NULL));
+}
+
+PT_TEST(test_list_retry)
+{
+	char path[512], err[256] = "";
+	snprintf(path, sizeof(path), "%s/cli.db", tmpdir);
+	st2 = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st2 != NULL);
+	if (st2 == NULL)
+		return;
+	pt_store_start(st2);
+	int64_t a = enqueue2("sms-a", "+6281234567890", "Halo rahasia", 0, 0);
+	int64_t b = enqueue2("sms-a", "+6281234567891", "Gagal", 0, 0);
+	int64_t c = enqueue2("tg", "tg:123456789", "h\xc3\xa9llo", 0, 1);
+	int64_t d = enqueue2("sms-b", "+6281234567892", "inline", 1, 0);
+	PT_CHECK(a > 0 && b > a && c > b && d > c);
+	PT_CHECK_INT(exec2("UPDATE messages SET status = 'failed', attempts = 3, next_attempt_ms = "
+			   "NULL, last_error = 'rejected 6281234567891' WHERE id = %lld",
+			   (long long)b),
+		     PT_OK);
+	PT_CHECK_INT(exec2("UPDATE messages SET status = 'dead', attempts = 8, next_attempt_ms = "
+			   "NULL, last_error = 'temporary failure' WHERE id = %lld",
+			   (long long)c),
+		     PT_OK);
+	PT_CHECK_INT(exec2("INSERT INTO messages (id, channel, direction, peer, body, status, "
+			   "created_ms, updated_ms) VALUES (%lld, 'sms-a', 'in', '+6281234567890', "
+			   "'masuk', 'received', 1, 1)",
+			   (long long)d + 1),
+		     PT_OK);
+
+	/* the CLI's read-only connection */
+	sqlite3 *ro = NULL;
+	PT_CHECK_INT(sqlite3_open_v2(path, &ro, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	struct collect l = { .stop_after = 0 };
+	PT_CHECK_INT(list(ro, NULL, NULL, 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 4); /* outbound only: not the inbound row */
+	if (l.n == 4) {
+		PT_CHECK_INT(l.rows[0].id, d); /* newest first */
+		PT_CHECK_INT(l.rows[3].id, a);
+		PT_CHECK_STR(l.rows[0].status, "sent");
+		PT_CHECK_INT(l.rows[0].next_attempt_ms, 0);
+		/* a: queued SMS, due now, one segment, 12 characters */
+		PT_CHECK_STR(l.rows[3].channel, "sms-a");
+		PT_CHECK_STR(l.rows[3].status, "queued");
+		PT_CHECK_STR(l.rows[3].to_masked, "+62812****7890");
+		PT_CHECK_INT(l.rows[3].segments, 1);
+		PT_CHECK_INT(l.rows[3].length, 12);
+		PT_CHECK(l.rows[3].next_attempt_ms > 0);
+		PT_CHECK(l.rows[3].created_ms > 0);
+		PT_CHECK_STR(l.rows[3].last_error, "");
+		/* c: a chat text (no segments), length in characters, masked chat id */
+		PT_CHECK_STR(l.rows[1].to_masked, "tg:123****789");
+		PT_CHECK_INT(l.rows[1].segments, 0);
+		PT_CHECK_INT(l.rows[1].length, 5);
+		PT_CHECK_INT(l.rows[1].attempts, 8);
+		/* b: the error text's number is masked too */
+		PT_CHECK_STR(l.rows[2].last_error, "rejected 6281****");
+	}
+	PT_CHECK_INT(list(ro, "failed", NULL, 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 1);
+	PT_CHECK_INT(l.rows[0].id, b);
+	PT_CHECK_INT(list(ro, NULL, "sms-a", 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 2);
+	PT_CHECK_INT(list(ro, "queued", "sms-a", 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 1);
+	PT_CHECK_INT(l.rows[0].id, a);
+	PT_CHECK_INT(list(ro, "delivered", NULL, 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 0);
+	PT_CHECK_INT(list(ro, NULL, "nope", 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 0);
+	PT_CHECK_INT(list(ro, NULL, NULL, 2, &l), PT_OK);
+	PT_CHECK_INT(l.n, 2);
+	PT_CHECK_INT(l.rows[1].id, c);
+	l.stop_after = 1;
+	PT_CHECK_INT(list(ro, NULL, NULL, 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 1);
+	l.stop_after = 0;
+	PT_CHECK_INT(list(ro, "received", NULL, 0, &l), PT_EINVAL);
+	PT_CHECK_INT(l.n, 0);
+	PT_CHECK_INT(pt_outbox_list(ro, NULL, NULL, NULL), PT_EINVAL);
+
+	/* retry on a read-write connection of its own, as the CLI does */
+	sqlite3 *rw = NULL;
+	char status[16];
+	struct row_view v;
+	sqlite3 *saved = rdb;
+	rdb = ro; /* row_get reads through rdb */
+	PT_CHECK_INT(sqlite3_open_v2(path, &rw, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(rw, 5000);
+	int64_t before = pt_now_ms();
+	PT_CHECK_INT(pt_outbox_retry(rw, b, status, sizeof(status)), PT_OK); /* failed */
+	PT_CHECK_STR(status, "queued");
+	PT_CHECK(row_get(b, &v));
+	PT_CHECK_STR(v.status, "queued");
+	PT_CHECK_INT(v.attempts, 0);
+	PT_CHECK(v.has_next && v.next_attempt_ms >= before && v.next_attempt_ms <= pt_now_ms());
+	PT_CHECK_INT(pt_outbox_retry(rw, c, status, sizeof(status)), PT_OK); /* dead */
+	PT_CHECK_STR(status_of(c), "queued");
+	PT_CHECK(row_get(c, &v));
+	PT_CHECK_INT(v.attempts, 0);
+	PT_CHECK_INT(pt_outbox_retry(rw, d, status, sizeof(status)), PT_ESTATE); /* sent */
+	PT_CHECK_STR(status, "sent");
+	PT_CHECK_STR(status_of(d), "sent");
+	PT_CHECK_INT(pt_outbox_retry(rw, b, status, sizeof(status)), PT_ESTATE); /* queued now */
+	PT_CHECK_STR(status, "queued");
+	PT_CHECK_INT(pt_outbox_retry(rw, d + 1, status, sizeof(status)), PT_ENOTFOUND); /* inbound */
+	PT_CHECK_STR(status_of(d + 1), "received");
+	PT_CHECK_INT(pt_outbox_retry(rw, 999999, status, sizeof(status)), PT_ENOTFOUND);
+	PT_CHECK_STR(status, "");
+	PT_CHECK_INT(pt_outbox_retry(rw, 0, NULL, 0), PT_ENOTFOUND);
+	PT_CHECK_INT(pt_outbox_retry(NULL, b, NULL, 0), PT_EINVAL);
+	PT_CHECK_INT(sqlite3_get_autocommit(rw), 1); /* no transaction left open */
+	/* a read-only connection cannot retry, and says so without changing anything */
+	PT_CHECK_INT(exec2("UPDATE messages SET status = 'dead' WHERE id = %lld", (long long)b),
+		     PT_OK);
+	PT_CHECK_INT(pt_outbox_retry(ro, b, status, sizeof(status)), PT_EDB);
+	PT_CHECK_STR(status_of(b), "dead");
+	PT_CHECK_INT(sqlite3_get_autocommit(ro), 1);
+	rdb = saved;
+	sqlite3_close(rw);
+	sqlite3_close(ro);
+	pt_store_close(st2);
+}
+
 int main(void)
 {
 	char path[512], err[256] = "";
@@ -655,6 +881,9 @@ int main(void)
 	PT_RUN(test_reports);
 	PT_RUN(test_bucket_backoff);
 	PT_RUN(test_mask_for_log);
+	PT_RUN(test_retry_after_from_err);
+	PT_RUN(test_mask_peer);
+	PT_RUN(test_list_retry);
 	PT_RUN(test_sender);
 	sqlite3_close(rdb);
 	pt_store_close(st);
