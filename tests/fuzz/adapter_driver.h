@@ -40,9 +40,10 @@ static void fz_check_msg(const struct pt_msg *m)
 	fz_check_str(m->dlr_reason, sizeof(m->dlr_reason));
 	if (m->text_len != strlen(m->text))
 		abort();
-	if (m->type != PT_MSG_DLR && m->from[0] != '+' && strncmp(m->from, "tg:", 3) != 0)
+	if (m->type != PT_MSG_DLR && m->type != PT_MSG_VERIFY && m->from[0] != '+' &&
+	    strncmp(m->from, "tg:", 3) != 0)
 		abort();
-	if (m->type < PT_MSG_TEXT || m->type > PT_MSG_DLR)
+	if (m->type < PT_MSG_TEXT || m->type > PT_MSG_VERIFY)
 		abort();
 }
 

@@ -91,3 +91,75 @@ test('telegram: /start and a keyboard button drive the dialog; replies go throug
 		await tg.close();
 	}
 });
+
+const WA_SECRET = 'wa-app-secret';
+
+/** A mock WhatsApp Graph API recording /vNN/<phone id>/messages calls. */
+async function startMockGraph() {
+	const sent = [];
+	const server = createServer((req, res) => {
+		let body = '';
+		req.setEncoding('utf8');
+		req.on('data', (c) => (body += c));
+		req.on('end', () => {
+			if (req.method === 'POST' && /^\/v[0-9.]+\/[0-9]+\/messages$/.test(req.url)) {
+				sent.push({ auth: req.headers.authorization, body: JSON.parse(body) });
+				res.writeHead(200, { 'content-type': 'application/json' });
+				res.end(JSON.stringify({ messaging_product: 'whatsapp', messages: [{ id: `wamid.out${sent.length}` }] }));
+				return;
+			}
+			res.writeHead(404);
+			res.end();
+		});
+	});
+	await new Promise((r) => server.listen(0, '127.0.0.1', r));
+	return { url: `http://127.0.0.1:${server.address().port}`, sent, close: () => new Promise((r) => server.close(r)) };
+}
+
+test('whatsapp: verification handshake, signed batch POST, interactive list reply drives the dialog', async (t) => {
+	const g = await startMockGraph();
+	try {
+		const channels = [{
+			name: 'wa', type: 'whatsapp', verify_token: 'verify-me', app_secret: WA_SECRET, access_token: 'EAAtoken',
+			phone_number_id: '1234567890', api_base: g.url,
+		}];
+		const h = await t.server({ config: testConfig({ extraChannels: channels }) });
+		const ok = await h.request('GET', '/webhooks/wa?hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444');
+		eq(ok.status, 200, 'handshake');
+		eq(ok.text, '1158201444', 'challenge echoed');
+		eq((await h.request('GET', '/webhooks/wa?hub.mode=subscribe&hub.verify_token=nope&hub.challenge=1')).status, 403, 'wrong token');
+
+		const wa = phone().replace('+', '');
+		let n = 0;
+		const post = (msgs, sign = true) => {
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: {
+				messaging_product: 'whatsapp', metadata: { display_phone_number: '6281100000000', phone_number_id: '1234567890' },
+				contacts: [{ profile: { name: 'Warga' }, wa_id: wa }], messages: msgs } }] }] });
+			const sig = 'sha256=' + crypto.createHmac('sha256', WA_SECRET).update(body).digest('hex');
+			return h.request('POST', '/webhooks/wa', body, { 'content-type': 'application/json', ...(sign ? { 'x-hub-signature-256': sig } : {}) });
+		};
+		const text = (body) => ({ from: wa, id: `wamid.in${++n}`, timestamp: '1795017600', type: 'text', text: { body } });
+		eq((await post([text('MENU')], false)).status, 403, 'unsigned POST refused');
+		eq(sql(h.db, `select count(*) as n from messages where channel = 'wa'`)[0].n, 0, 'nothing stored');
+		const r = await post([text('MENU')]);
+		eq(r.status, 200, 'signed POST');
+		const menu = await waitUntil(() => g.sent[0], 10000, 'the menu through the Graph API');
+		eq(menu.auth, 'Bearer EAAtoken', 'bearer token');
+		eq(menu.body.to, wa, 'to the resident');
+		eq(menu.body.type, 'interactive', 'menu as an interactive message');
+		const rows = menu.body.interactive.action.sections?.[0]?.rows || menu.body.interactive.action.buttons || [];
+		assert(rows.length >= 4, `options offered: ${JSON.stringify(menu.body.interactive)}`);
+		// choosing "1" from the list drives the dialog as typing 1
+		const pick = { from: wa, id: `wamid.in${++n}`, timestamp: '1795017601', type: 'interactive',
+			interactive: { type: 'list_reply', list_reply: { id: '1', title: 'Sampaikan pengaduan' } } };
+		eq((await post([pick])).status, 200, 'list reply');
+		const next = await waitUntil(() => g.sent[1], 10000, 'the next screen');
+		match(JSON.stringify(next.body), /Pengaduan untuk siapa/, 'the list reply worked like typing 1');
+		// a POST with two messages: both processed, answered once
+		const two = await post([text('MENU'), text('MENU')]);
+		eq(two.status, 200, 'batch of two');
+		eq(sql(h.db, `select count(*) as n from messages where channel = 'wa' and direction = 'in'`)[0].n, 4, 'four inbound rows');
+	} finally {
+		await g.close();
+	}
+});
