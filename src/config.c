@@ -459,6 +459,7 @@ static void defaults(struct pt_config *cfg)
 	cfg->max_body = 65536;
 	cfg->conn_timeout_s = 15;
 	cfg->max_conns = 1024;
+	cfg->messages_per_minute = 20;
 	cfg->sender.max_attempts = 8;
 	cfg->sender.base_backoff_ms = 2000;
 	cfg->sender.max_backoff_ms = 600000;
@@ -472,7 +473,7 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 					    NULL };
 	static const char *const skeys[] = { "ussd_resume_minutes", "sms_expiry_minutes", NULL };
 	static const char *const lkeys[] = { "max_body_bytes", "connection_timeout_s",
-					     "max_connections", NULL };
+					     "max_connections", "messages_per_minute", NULL };
 	static const char *const sdkeys[] = { "max_attempts", "base_backoff_ms", "max_backoff_ms",
 					      "timeout_ms", NULL };
 	int rc;
@@ -524,6 +525,11 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 			return rc;
 		if (v >= 0)
 			cfg->max_conns = (unsigned)v;
+		v = -1;
+		if ((rc = get_num(c, o, "limits", "messages_per_minute", 0, 100000, &v)) < 0)
+			return rc;
+		if (v >= 0)
+			cfg->messages_per_minute = (unsigned)v;
 	}
 	o = get_obj(c, root, "", "sender", &rc);
 	if (rc < 0)

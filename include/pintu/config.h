@@ -64,6 +64,7 @@ struct pt_config {
 	int64_t ussd_resume_ms, sms_expiry_ms;
 	size_t max_body;
 	unsigned conn_timeout_s, max_conns;
+	unsigned messages_per_minute; /* per resident; over it messages are stored, not processed (0 = off) */
 	struct pt_sender_opts sender;
 	struct pt_program *programs;
 	int nprograms;
