@@ -286,7 +286,9 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "pintu: %s\n", err);
 		goto out;
 	}
-	if (!(inbox = pt_inbox_new(st, cfg, dialogs)) || pt_store_start(st) < 0) {
+	if ((inbox = pt_inbox_new(st, cfg, dialogs)))
+		pt_inbox_set_rate_limit(inbox, (int)cfg->messages_per_minute);
+	if (!inbox || pt_store_start(st) < 0) {
 		fprintf(stderr, "pintu: cannot start the store writer\n");
 		goto out;
 	}
@@ -950,6 +952,7 @@ static int cmd_simulate(int argc, char **argv)
 	}
 	if (!(inbox = pt_inbox_new(st, cfg, dialogs)))
 		goto out;
+	pt_inbox_set_rate_limit(inbox, (int)cfg->messages_per_minute);
 	enum pt_chan_kind kind = strcmp(o.channel, "ussd") == 0 ? PT_CHAN_USSD : PT_CHAN_SMS;
 	const struct pt_channel *ch = NULL;
 	for (int i = 0; i < cfg->nchannels && !ch; i++)

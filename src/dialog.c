@@ -798,3 +798,11 @@ int pt_dialog_template(const struct pt_dialogs *d, const struct pt_dialog_env *e
 	dlg_finish(r.ch, buf, b.len, out);
 	return PT_OK;
 }
+
+/* 1 when the message starts with one of the dialog files' SMS keywords. */
+int pt_dialog_is_keyword(const struct pt_dialogs *d, const char *in, size_t len)
+{
+	const char *arg;
+	size_t alen;
+	return find_keyword(d, in, len, &arg, &alen) != NULL;
+}

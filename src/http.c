@@ -234,12 +234,14 @@ static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http 
 		buf + off, sizeof(buf) - off,
 		"pintu_inbound_messages_total %llu\npintu_inbound_duplicates_total %llu\n"
 		"pintu_dialog_steps_total %llu\npintu_tickets_created_total %llu\n"
-		"pintu_inbox_errors_total %llu\npintu_store_jobs_total %llu\n"
+		"pintu_inbox_errors_total %llu\npintu_inbound_rate_limited_total %llu\n"
+		"pintu_needs_info_replies_total %llu\npintu_store_jobs_total %llu\n"
 		"pintu_store_batches_total %llu\npintu_store_commit_failures_total %llu\n"
 		"pintu_store_syncs_total %llu\npintu_store_sync_seconds_total %.6f\n",
 		(unsigned long long)is.messages, (unsigned long long)is.duplicates,
 		(unsigned long long)is.steps, (unsigned long long)is.tickets,
-		(unsigned long long)is.errors, (unsigned long long)ss.jobs,
+		(unsigned long long)is.errors, (unsigned long long)is.rate_limited,
+		(unsigned long long)is.attached, (unsigned long long)ss.jobs,
 		(unsigned long long)ss.batches, (unsigned long long)ss.commit_failures,
 		(unsigned long long)ss.syncs, (double)ss.sync_us / 1e6);
 	if (off >= sizeof(buf))

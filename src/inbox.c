@@ -30,6 +30,29 @@
  * and the joining '*'. A new provider session id means the resident dialled
  * again (the dialog engine then offers to resume).
  *
+ * Rate limit. At most rate_limit (default PT_INBOX_RATE_DEFAULT) messages per
+ * contact in any 60 s, all channels together. Kept in memory on the writer
+ * thread like the contact cache (no index write, no query on the hot path): per
+ * recently active contact a ring of its last rate_limit timestamps; a message
+ * is over the limit when the oldest of them is less than 60 s old. A job that
+ * fails takes its timestamp back (rate_forget_job); a failed COMMIT forgets the
+ * table (a limit briefly forgotten is harmless). Retries are found before the
+ * count, so they never count. USSD counts sessions, not rounds: only the round
+ * that opens a provider session is counted, so an 11-step complaint is one
+ * message; dialling again and again is what trips it. Over the limit the
+ * message is stored (status 'received') and acknowledged but not processed:
+ * the first one in a window gets the "rate_limited" template, later ones no
+ * reply; USSD must always answer, so it gets the template as END every time.
+ * The session is left as it was.
+ *
+ * needs_info. A plain SMS/chat message (no keyword, no conversation under way)
+ * from a contact whose ticket from this channel is in needs_info is attached to
+ * that ticket instead of starting a conversation: a ticket event (actor
+ * "resident", needs_info -> needs_info, note "resident reply: <text>"), the
+ * inbound row's ticket_id, and the "info_received" template as the reply. Only
+ * the first message after staff set needs_info is attached: once the ticket's
+ * newest event is such a resident reply, messages go to the dialog again.
+ *
  * Reply rows: a USSD reply is stored as "CON <text>" / "END <text>" so a retry
  * can be answered identically; an inline SMS reply is stored as sent; a
  * send-mode reply is queued for the sender. A ticket created over USSD also
@@ -45,6 +68,7 @@
 #include "pintu/actions.h"
 #include "pintu/common.h"
 #include "pintu/text.h"
+#include "pintu/tickets.h"
 
 #define DUP_WINDOW_MS 10000
 /* The answer when a step fails in a way a retry would repeat (see job_done). */
@@ -52,6 +76,16 @@
 #define CONTACT_BUCKETS 4096
 #define CONTACT_CACHE_MAX 200000 /* entries (~60 bytes each); then start over */
 #define STATE_MAX 24576
+#define RATE_WINDOW_MS 60000
+#define RATE_LIMIT_MAX 1000     /* pt_inbox_set_rate_limit() caps here */
+#define RATE_BUCKETS 1024
+#define RATE_SWEEP_AT 4096      /* entries; then drop the idle ones */
+#define RATE_TABLE_MAX 200000   /* entries; then start over */
+/* When the "rate_limited" / "info_received" templates are missing. */
+#define RATE_NOTICE "Mohon tunggu sebentar, pesan Anda terlalu banyak. Coba lagi dalam 1 menit."
+#define INFO_NOTICE "Terima kasih, tambahan data untuk pengaduan %s sudah kami terima."
+#define NOTE_PREFIX "resident reply: "
+#define NOTE_TEXT_MAX 1000
 
 struct pt_inbox {
 	struct pt_store *st;
@@ -67,6 +101,26 @@ struct pt_inbox {
 	struct contact_entry *contacts[CONTACT_BUCKETS];
 	size_t ncontacts;
 	struct contact_entry *job_added;
+	/* Rate limit table: same thread and rules as the contact cache. */
+	int rate_limit;
+	_Atomic uint64_t rate_limited, attached;
+	struct rate_entry *rate[RATE_BUCKETS];
+	size_t nrate;
+	int64_t rate_swept_ms;
+	struct rate_undo {
+		struct rate_entry *e; /* NULL: the job changed nothing */
+		int added, pos;
+		int64_t old_time, old_last, old_notice;
+	} rate_undo;
+};
+
+struct rate_entry {
+	struct rate_entry *next;
+	int64_t contact_id;
+	int64_t last_ms;   /* newest message */
+	int64_t notice_ms; /* when the wait notice was last given (0 = never) */
+	int n, pos;        /* ring size (the limit it was made for), next slot */
+	int64_t times[];   /* the last n message times, 0 = empty slot */
 };
 
 struct contact_entry {
@@ -84,10 +138,13 @@ struct step {
 	char prev_session[PT_ID_MAX];
 	char last_text[PT_TEXT_MAX];
 	char key[PT_ID_MAX + PT_PHONE_MAX + 48];
+	struct pt_session tmp; /* variables for a template outside the conversation */
+	char note[sizeof(NOTE_PREFIX) + NOTE_TEXT_MAX + 4];
 };
 
 static void stmts_clear(struct pt_inbox *in);
 static void contacts_clear(struct pt_inbox *in);
+static void rate_clear(struct pt_inbox *in);
 static void on_rollback(void *ctx);
 
 struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
@@ -99,6 +156,7 @@ struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
 	in->st = st;
 	in->cfg = cfg;
 	in->dialogs = dialogs;
+	in->rate_limit = PT_INBOX_RATE_DEFAULT;
 	pt_store_on_rollback(st, on_rollback, in);
 	return in;
 }
@@ -110,7 +168,18 @@ void pt_inbox_free(struct pt_inbox *in)
 	pt_store_on_rollback(in->st, NULL, NULL);
 	stmts_clear(in);
 	contacts_clear(in);
+	rate_clear(in);
 	free(in);
+}
+
+void pt_inbox_set_rate_limit(struct pt_inbox *in, int per_minute)
+{
+	if (per_minute < 0)
+		per_minute = 0;
+	if (per_minute > RATE_LIMIT_MAX)
+		per_minute = RATE_LIMIT_MAX;
+	rate_clear(in); /* rings are sized for the old limit */
+	in->rate_limit = per_minute;
 }
 
 void pt_inbox_set_sender(struct pt_inbox *in, struct pt_sender *s)
@@ -125,6 +194,8 @@ void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *o)
 	o->steps = atomic_load(&in->steps);
 	o->tickets = atomic_load(&in->tickets);
 	o->errors = atomic_load(&in->errors);
+	o->rate_limited = atomic_load(&in->rate_limited);
+	o->attached = atomic_load(&in->attached);
 }
 
 /* Prepared statements are cached per connection (the writer's, or the
@@ -138,6 +209,8 @@ enum {
 	Q_IN_FIND,
 	Q_IN_RECENT,
 	Q_CONTACT_LANG,
+	Q_NEEDS_INFO,
+	Q_IN_TICKET,
 	Q_COUNT
 };
 
@@ -160,6 +233,14 @@ static const char *const sql_text[Q_COUNT] = {
 	[Q_IN_RECENT] = "SELECT id, body, created_ms, reply FROM messages WHERE channel = ?1 "
 			"AND direction = 'in' AND contact_id = ?2 ORDER BY id DESC LIMIT 1",
 	[Q_CONTACT_LANG] = "UPDATE contacts SET lang = ?2 WHERE id = ?1",
+	/* The contact's needs_info ticket from this channel whose newest event is
+	 * not already a resident reply (tickets_contact, ticket_events_ticket). */
+	[Q_NEEDS_INFO] = "SELECT t.number FROM tickets t WHERE t.contact_id = ?1 AND t.channel = ?2 "
+			 "AND t.status = 'needs_info' AND NOT EXISTS (SELECT 1 FROM ticket_events e "
+			 "WHERE e.id = (SELECT MAX(id) FROM ticket_events WHERE ticket_id = t.id) "
+			 "AND e.actor = 'resident' AND e.from_status = 'needs_info') "
+			 "ORDER BY t.updated_ms DESC, t.id DESC LIMIT 1",
+	[Q_IN_TICKET] = "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
 };
 
 static void stmts_clear(struct pt_inbox *in)
@@ -230,9 +311,113 @@ static void contacts_forget_job(struct pt_inbox *in)
 		}
 }
 
+static void rate_clear(struct pt_inbox *in)
+{
+	for (size_t i = 0; i < RATE_BUCKETS; i++) {
+		struct rate_entry *e = in->rate[i];
+		while (e) {
+			struct rate_entry *n = e->next;
+			free(e);
+			e = n;
+		}
+		in->rate[i] = NULL;
+	}
+	in->nrate = 0;
+	in->rate_undo.e = NULL;
+}
+
+/* Drop the entries of contacts quiet for a whole window (never the one the
+ * running job touched). */
+static void rate_sweep(struct pt_inbox *in, int64_t now)
+{
+	for (size_t i = 0; i < RATE_BUCKETS; i++)
+		for (struct rate_entry **pp = &in->rate[i]; *pp;) {
+			struct rate_entry *e = *pp;
+			if (now - e->last_ms >= RATE_WINDOW_MS && e != in->rate_undo.e) {
+				*pp = e->next;
+				free(e);
+				in->nrate--;
+			} else {
+				pp = &e->next;
+			}
+		}
+	in->rate_swept_ms = now;
+}
+
+/* Count one message of contact_id at now. *over: it is over the limit;
+ * *notify: it is the first over the limit in this window (give the notice).
+ * Remembers how to take it back (rate_forget_job). When a new contact's
+ * entry cannot be allocated the message is simply not limited. */
+static void rate_count(struct pt_inbox *in, int64_t contact_id, int64_t now, int *over, int *notify)
+{
+	*over = *notify = 0;
+	int lim = in->rate_limit;
+	if (lim <= 0)
+		return;
+	if (in->nrate >= RATE_TABLE_MAX)
+		rate_clear(in);
+	else if (in->nrate >= RATE_SWEEP_AT && now - in->rate_swept_ms >= RATE_WINDOW_MS)
+		rate_sweep(in, now);
+	size_t h = (size_t)((uint64_t)contact_id * 2654435761u) % RATE_BUCKETS;
+	struct rate_entry *e = in->rate[h];
+	while (e && e->contact_id != contact_id)
+		e = e->next;
+	struct rate_undo *u = &in->rate_undo;
+	if (!e) {
+		e = calloc(1, sizeof(*e) + (size_t)lim * sizeof(e->times[0]));
+		if (!e)
+			return;
+		e->contact_id = contact_id;
+		e->n = lim;
+		e->next = in->rate[h];
+		in->rate[h] = e;
+		in->nrate++;
+		*u = (struct rate_undo){ .e = e, .added = 1 };
+	} else {
+		*u = (struct rate_undo){ .e = e, .pos = e->pos, .old_time = e->times[e->pos],
+					 .old_last = e->last_ms, .old_notice = e->notice_ms };
+	}
+	/* times[pos] is the oldest of the last n messages: n of them within the
+	 * window means this one is number n + 1. */
+	int64_t oldest = e->times[e->pos];
+	*over = oldest > 0 && now - oldest < RATE_WINDOW_MS;
+	e->times[e->pos] = now;
+	e->pos = (e->pos + 1) % e->n;
+	e->last_ms = now;
+	if (*over && (e->notice_ms == 0 || now - e->notice_ms >= RATE_WINDOW_MS)) {
+		*notify = 1;
+		e->notice_ms = now;
+	}
+}
+
+/* Take back what the failed job counted (its message was rolled back). */
+static void rate_forget_job(struct pt_inbox *in)
+{
+	struct rate_undo u = in->rate_undo;
+	in->rate_undo.e = NULL;
+	if (!u.e)
+		return;
+	if (!u.added) {
+		u.e->pos = u.pos;
+		u.e->times[u.pos] = u.old_time;
+		u.e->last_ms = u.old_last;
+		u.e->notice_ms = u.old_notice;
+		return;
+	}
+	size_t h = (size_t)((uint64_t)u.e->contact_id * 2654435761u) % RATE_BUCKETS;
+	for (struct rate_entry **pp = &in->rate[h]; *pp; pp = &(*pp)->next)
+		if (*pp == u.e) {
+			*pp = u.e->next;
+			free(u.e);
+			in->nrate--;
+			return;
+		}
+}
+
 static void on_rollback(void *ctx)
 {
 	contacts_clear(ctx);
+	rate_clear(ctx);
 }
 
 /* The contact's id and language; the row is created on first contact. */
@@ -453,7 +638,8 @@ static void ussd_input(const struct pt_msg *m, const struct step *sp, const char
  * the ticket number for a USSD caller. */
 static int store_and_reply(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r,
 			   const char *key, int64_t contact_id, int64_t ticket_id,
-			   const struct pt_dialog_out *out, int64_t now, char *scratch, size_t cap)
+			   const struct pt_dialog_out *out, int64_t now, char *scratch, size_t cap,
+			   int64_t *in_id_out)
 {
 	const struct pt_channel *ch = r->chan;
 	int ussd = ch->adapter->kind == PT_CHAN_USSD;
@@ -470,6 +656,8 @@ static int store_and_reply(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req
 	int rc = inbound_insert(in, db, r, key, contact_id, inline_reply, now, &in_id);
 	if (rc < 0)
 		return rc;
+	if (in_id_out)
+		*in_id_out = in_id;
 	r->reply.has_text = 1;
 	r->reply.end = out->end;
 	r->reply.text_len = pt_strlcpy(r->reply.text, out->text, sizeof(r->reply.text));
@@ -496,6 +684,111 @@ static int store_and_reply(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req
 		r->queued++;
 	}
 	return PT_OK;
+}
+
+/* Render template name into sp->out in the session's language with one
+ * optional variable; fallback (a printf format with one %s for val) when the
+ * dialogs have no such template. */
+static int render_notice(struct pt_inbox *in, const struct pt_dialog_env *env, struct step *sp,
+			 const char *name, const char *var, const char *val, const char *fallback)
+{
+	pt_session_init(&sp->tmp);
+	pt_strlcpy(sp->tmp.lang, sp->s.lang, sizeof(sp->tmp.lang));
+	if (var && pt_session_set(&sp->tmp, var, val) < 0)
+		return PT_ETOOBIG;
+	int rc = pt_dialog_template(in->dialogs, env, &sp->tmp, name, &sp->out);
+	if (rc == PT_ENOTFOUND) {
+		pt_log(PT_LOG_WARN, "inbox_template_missing", "name=%s", name);
+		int n = snprintf(sp->out.text, sizeof(sp->out.text), fallback, val ? val : "");
+		sp->out.len = n < 0 ? 0 : strlen(sp->out.text);
+		rc = PT_OK;
+	}
+	return rc;
+}
+
+/* Over the rate limit: store the message, answer only with the first notice
+ * of the window (USSD: always, as END), leave the session alone. */
+static int store_limited(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, const char *key,
+			 int64_t contact_id, const struct pt_dialog_env *env, struct step *sp,
+			 int notify, int64_t now)
+{
+	atomic_fetch_add(&in->rate_limited, 1);
+	if (r->chan->adapter->kind == PT_CHAN_USSD || notify) {
+		pt_log(PT_LOG_INFO, "inbox_rate_limited", "channel=%s contact=%lld notice=1",
+		       r->chan->name, (long long)contact_id);
+		int rc = render_notice(in, env, sp, "rate_limited", NULL, NULL, RATE_NOTICE);
+		if (rc < 0)
+			return rc;
+		sp->out.end = 1;
+		return store_and_reply(in, db, r, key, contact_id, 0, &sp->out, now, sp->state,
+				       sizeof(sp->state), NULL);
+	}
+	int64_t id;
+	r->reply.has_text = 0;
+	return inbound_insert(in, db, r, key, contact_id, NULL, now, &id);
+}
+
+/* A plain message while a ticket from this channel waits for the resident's
+ * data: attach it to the ticket and acknowledge. *done = 1 when attached. */
+static int attach_needs_info(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r,
+			     const char *key, int64_t contact_id, const struct pt_dialog_env *env,
+			     struct step *sp, int64_t now, int *done)
+{
+	*done = 0;
+	sqlite3_stmt *st = q_in(in, db, Q_NEEDS_INFO);
+	if (!st)
+		return PT_EDB;
+	sqlite3_bind_int64(st, 1, contact_id);
+	sqlite3_bind_text(st, 2, r->chan->name, -1, SQLITE_STATIC);
+	char number[16] = "";
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *num = (const char *)sqlite3_column_text(st, 0);
+		pt_strlcpy(number, num ? num : "", sizeof(number));
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return PT_EDB;
+	if (!number[0])
+		return PT_OK;
+	struct pt_ticket *t = malloc(sizeof(*t));
+	if (!t)
+		return PT_ENOMEM;
+	if ((rc = pt_ticket_get(db, number, t)) < 0)
+		goto out;
+	/* The text goes to the database (the event note), never to the log. */
+	size_t tl = r->msg.text_len < NOTE_TEXT_MAX ? r->msg.text_len : NOTE_TEXT_MAX;
+	while (tl > 0 && tl < r->msg.text_len && ((uint8_t)r->msg.text[tl] & 0xC0) == 0x80)
+		tl--; /* do not cut a UTF-8 character */
+	snprintf(sp->note, sizeof(sp->note), "%s%.*s", NOTE_PREFIX, (int)tl, r->msg.text);
+	if ((rc = pt_ticket_set_status(db, t, "needs_info", "resident", sp->note)) < 0)
+		goto out;
+	char shown[10];
+	pt_ticket_format(t->number, shown);
+	if ((rc = render_notice(in, env, sp, "info_received", "ticket_number", shown, INFO_NOTICE)) < 0)
+		goto out;
+	sp->out.end = 0;
+	int64_t in_id = 0;
+	if ((rc = store_and_reply(in, db, r, key, contact_id, t->id, &sp->out, now, sp->state,
+				  sizeof(sp->state), &in_id)) < 0)
+		goto out;
+	st = q_in(in, db, Q_IN_TICKET);
+	if (!st) {
+		rc = PT_EDB;
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, in_id);
+	sqlite3_bind_int64(st, 2, t->id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? PT_OK : PT_EDB;
+	sqlite3_reset(st);
+	if (rc < 0)
+		goto out;
+	pt_log(PT_LOG_INFO, "inbox_info_attached", "channel=%s number=%s", r->chan->name, t->number);
+	atomic_fetch_add(&in->attached, 1);
+	*done = 1;
+out:
+	free(t);
+	return rc;
 }
 
 static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req *r)
@@ -544,14 +837,34 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	struct pt_dialog_env env;
 	pt_actions_env(&env, &actx);
 	env.now_ms = now;
+	/* USSD counts the round that opens a session, SMS/chat every message. */
+	if (!ussd || first) {
+		int over, notify;
+		rate_count(in, contact_id, now, &over, &notify);
+		if (over) {
+			rc = store_limited(in, db, r, key, contact_id, &env, sp, notify, now);
+			goto out;
+		}
+	}
 	if (r->apology) {
 		/* Second run after a dialog failure that a retry would hit again:
 		 * keep the session as it was, record the message, apologise. */
 		sp->out.len = pt_strlcpy(sp->out.text, APOLOGY, sizeof(sp->out.text));
 		sp->out.end = 1;
 		rc = store_and_reply(in, db, r, key, contact_id, 0, &sp->out, now, sp->state,
-				     sizeof(sp->state));
+				     sizeof(sp->state), NULL);
 		goto out;
+	}
+	/* needs_info: only a message that would start a conversation (idle or
+	 * expired session, no keyword) is taken as the resident's answer. */
+	int idle = sp->s.node[0] == '\0' ||
+		   (env.sms_expiry_ms > 0 && sp->s.updated_ms > 0 &&
+		    now - sp->s.updated_ms >= env.sms_expiry_ms);
+	if (!ussd && idle && !pt_dialog_is_keyword(in->dialogs, input, len)) {
+		int attached;
+		if ((rc = attach_needs_info(in, db, r, key, contact_id, &env, sp, now, &attached)) < 0 ||
+		    attached)
+			goto out;
 	}
 	rc = pt_dialog_step(in->dialogs, &env, &sp->s, input, len, first, &sp->out);
 	if (rc < 0) {
@@ -577,7 +890,7 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 			goto out;
 	}
 	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
-			     sizeof(sp->state));
+			     sizeof(sp->state), NULL);
 	if (rc == PT_OK && lang_changed) /* only now: a failed job rolls the row back */
 		contact_lang_cached(in, m->from, sp->s.lang);
 	if (rc == PT_OK && actx.ticket_id)
@@ -593,6 +906,7 @@ static int job_run(sqlite3 *db, void *arg)
 	struct pt_inbox *in = r->inbox;
 	int rc;
 	in->job_added = NULL;
+	in->rate_undo.e = NULL;
 	atomic_fetch_add(&in->messages, 1);
 	switch (r->msg.type) {
 	case PT_MSG_DLR:
@@ -623,6 +937,7 @@ static int job_run(sqlite3 *db, void *arg)
 	}
 	if (rc < 0) {
 		contacts_forget_job(in);
+		rate_forget_job(in);
 		atomic_fetch_add(&in->errors, 1);
 		pt_log(PT_LOG_ERROR, "inbox_error", "channel=%s err=\"%s\"", r->chan->name,
 		       pt_strerror(rc));

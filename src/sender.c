@@ -1,26 +1,40 @@
 /*
  * sender.c - the sender thread: delivers queued outbound rows through each
- * channel's adapter with libcurl, with retries, back-off and rate limits.
+ * channel's adapter with libcurl's multi interface, many requests at once,
+ * with retries, back-off and per-channel rate limits.
  *
- * Loop, per channel in the table given to pt_sender_start():
- *   1. scan (own reader connection) up to SCAN_MAX rows: direction 'out',
- *      status 'queued', this channel, next_attempt_ms <= now, oldest first;
- *   2. per row: take a token from the channel's bucket (none: leave the row
- *      queued and note when the next token comes); mark the row 'sending' and
- *      attempts+1 through pt_store_exec() - durable before the HTTP call, so
- *      every request the provider may have seen has a record;
- *   3. build the request with adapter->build_send, perform it (libcurl multi
- *      with one easy handle, so pt_sender_stop() can interrupt it at once with
- *      curl_multi_wakeup), classify with adapter->parse_send:
+ * Jobs. A job is one claimed row on its way to the provider: JOB_MAX of them
+ * (claimed and waiting for their start time, running, or completed and waiting
+ * for their result to be recorded). At most MAX_INFLIGHT run at once, each on
+ * one of MAX_INFLIGHT pooled easy handles (their connections stay open in the
+ * multi handle's cache: HTTP keep-alive, no reconnect per message).
+ *
+ * Loop (one thread; every store write goes through pt_store_exec()):
+ *   1. read the completed transfers (curl_multi_info_read) and classify each
+ *      with adapter->parse_send:
  *        OK    -> 'sent' + provider_id
  *        RETRY -> 'queued', next_attempt_ms = now + back-off   (also transport
  *                 errors and timeouts)
  *        FAIL  -> 'failed' + last_error
  *        RETRY with attempts >= max_attempts -> 'dead'
- * then sleep on a condition variable until the earliest due row or token, at
- * most IDLE_MAX_MS, or until pt_sender_wake(). IDLE_MAX_MS is short (1 s) on
- * purpose: other processes (`pintu outbox retry`) queue rows in the table and
- * cannot wake us, so the periodic scan is what finds them.
+ *   2. per channel whose scan is due: scan (own reader connection) the due
+ *      queued rows, as many as the channel can use - for an unlimited channel
+ *      the free transfer slots, for a rate-limited one what its rate starts in
+ *      the next LOOKAHEAD_MS - earliest due first;
+ *   3. ONE pt_store_exec() transaction records every completed result and
+ *      claims the scanned rows (status 'sending', attempts+1). The claim is
+ *      durable before any request for it starts, so every request the
+ *      provider may have seen has a record; batching keeps the fsync rate
+ *      from capping throughput (one commit per round, not two per message);
+ *   4. start claimed jobs while transfer slots are free and the channel's
+ *      pacer allows; build the request with adapter->build_send;
+ *   5. curl_multi_perform, then curl_multi_poll until socket activity, the
+ *      next start time, the next scan, at most IDLE_MAX_MS, or
+ *      pt_sender_wake() / pt_sender_stop() (both call curl_multi_wakeup).
+ * A channel whose scan found fewer rows than it could use is scanned again
+ * when its earliest queued row is due, at most IDLE_MAX_MS later (1 s on
+ * purpose: other processes - `pintu outbox retry` - queue rows in the table
+ * and cannot wake us), or at once after pt_sender_wake().
  *
  * Retry schedule: base * 2^(attempts-1), capped at max_backoff_ms, +-20%
  * jitter so retries of a batch spread out; a Retry-After header (seconds) on
@@ -32,10 +46,16 @@
  * after the provider accepted a message but before our 'sent' commit therefore
  * sends that message once more: delivery is at least once. That window cannot
  * be closed without idempotency keys on the provider side (few SMS APIs have
- * them); it is one message per crash at most.
+ * them); it covers the requests in flight at the crash (at most MAX_INFLIGHT).
+ * pt_sender_stop() records the results that already came back and queues the
+ * interrupted and not yet started jobs again in one last transaction (if that
+ * fails they stay 'sending' and the next start queues them).
  *
- * Rate limit: one token bucket per channel (rate_per_s, burst 1, so requests
- * are spaced 1/rate apart; 0 = unlimited), on a monotonic clock.
+ * Rate limit: a pacer per channel (rate_per_s; 0 = unlimited) on a monotonic
+ * microsecond clock, a GCRA: requests start 1/rate apart, not in bursts; a
+ * start that came late (poll granularity) is credited up to PACE_CREDIT_US so
+ * the long-run rate is exact. pt_sender_rate_*() is the same idea as a plain
+ * token bucket in milliseconds, kept for callers and tests.
  *
  * Logs carry the row id, channel, masked number and outcome; never the text
  * or a full number. A provider's error excerpt goes through
@@ -59,7 +79,11 @@
 #include "pintu/store.h"
 #include "pintu/text.h"
 
-#define SCAN_MAX 64
+#define MAX_INFLIGHT 64   /* concurrent transfers (and pooled easy handles) */
+#define JOB_MAX 256       /* claimed rows held at once */
+#define CLAIM_MAX 256     /* rows claimed in one round */
+#define LOOKAHEAD_MS 250  /* a rate-limited channel claims what it starts in this time */
+#define PACE_CREDIT_US 2000
 #define IDLE_MAX_MS 1000
 #define RESP_CAP 16384
 #define RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
@@ -67,19 +91,55 @@
 #define ERR_CAP 256
 #define STORE_RETRY_MS 1000
 
-struct row {
+struct finish_ctx {
+	int64_t id, now;
+	const char *status;      /* sent | queued | failed | dead */
+	const char *provider_id; /* NULL or "" = none */
+	const char *error;       /* NULL = clear */
+	int64_t next_attempt_ms; /* 0 = NULL */
+};
+
+enum job_state { JOB_FREE = 0, JOB_SCANNED, JOB_PENDING, JOB_RUNNING, JOB_DONE };
+
+struct slot;
+
+struct job {
+	enum job_state state;
+	int ch;       /* index in s->ch */
 	int64_t id;
-	int attempts; /* before this attempt */
+	int attempts; /* including this attempt once claimed */
 	char to[PT_PHONE_MAX];
 	char text[PT_REPLY_MAX];
 	size_t text_len;
 	int too_long;
+	int claimed;
+	struct slot *slot; /* while running */
+	/* the outcome, once done */
+	long http;
+	int64_t delay;
+	char err[ERR_CAP];
+	char pid[PT_ID_MAX];
+	struct finish_ctx fin;
+};
+
+/* One pooled easy handle and its buffers. */
+struct slot {
+	CURL *easy;
+	struct job *job; /* NULL = free */
+	struct curl_slist *hdrs;
+	struct pt_outreq req;
+	char resp[RESP_CAP];
+	size_t resp_len;
+	long retry_after_s;
 };
 
 struct chan_rt {
 	const struct pt_sender_channel *c;
-	struct pt_sender_rate bucket;
-	int64_t wait_ms; /* after a round: ms until this channel can send again, -1 none */
+	int64_t interval_us; /* 0 = unlimited */
+	int64_t tat_us;      /* the pacer's next start time */
+	int64_t next_scan_ms; /* mono ms; 0 = now */
+	int pending, running;
+	int short_scan; /* this round's scan came back short */
 };
 
 struct pt_sender {
@@ -91,20 +151,15 @@ struct pt_sender {
 	sqlite3 *rdb;
 	sqlite3_stmt *scan, *next_due;
 	CURLM *multi;
-	CURL *easy;
+	struct slot *slots; /* MAX_INFLIGHT */
+	struct job *jobs;   /* JOB_MAX */
+	int running;
 
 	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cv; /* CLOCK_MONOTONIC */
-	int wake;
+	_Atomic int wake;
 	_Atomic int stop;
 
 	uint64_t rng;
-	struct row rows[SCAN_MAX];
-	struct pt_outreq req;
-	char resp[RESP_CAP];
-	size_t resp_len;
-	long retry_after_s;
 };
 
 /* ---- pure parts: back-off and token bucket ---- */
@@ -296,36 +351,44 @@ static int reset_sending(sqlite3 *db, void *arg)
 	return PT_OK;
 }
 
-struct claim_ctx {
-	int64_t id, now;
-	int claimed;
+
+/* One round's transaction: record every completed job, claim every scanned one. */
+struct round_ctx {
+	struct job **fin;
+	int nfin;
+	struct job **claim;
+	int nclaim;
+	int64_t now;
 };
 
-static int claim_row(sqlite3 *db, void *arg)
+static int finish_row(sqlite3 *db, void *arg);
+
+static int round_tx(sqlite3 *db, void *arg)
 {
-	struct claim_ctx *c = arg;
+	struct round_ctx *c = arg;
+	for (int i = 0; i < c->nfin; i++) {
+		int rc = finish_row(db, &c->fin[i]->fin);
+		if (rc != PT_OK)
+			return rc;
+	}
+	if (c->nclaim == 0)
+		return PT_OK;
 	sqlite3_stmt *s = pt_store_stmt(db, "UPDATE messages SET status = 'sending', "
 					    "attempts = attempts + 1, updated_ms = ?2 "
 					    "WHERE id = ?1 AND status = 'queued'");
 	if (s == NULL)
 		return PT_EDB;
-	sqlite3_bind_int64(s, 1, c->id);
-	sqlite3_bind_int64(s, 2, c->now);
-	int rc = sqlite3_step(s);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE)
-		return PT_EDB;
-	c->claimed = sqlite3_changes(db) == 1;
+	for (int i = 0; i < c->nclaim; i++) {
+		sqlite3_bind_int64(s, 1, c->claim[i]->id);
+		sqlite3_bind_int64(s, 2, c->now);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return PT_EDB;
+		c->claim[i]->claimed = sqlite3_changes(db) == 1;
+	}
 	return PT_OK;
 }
-
-struct finish_ctx {
-	int64_t id, now;
-	const char *status;      /* sent | queued | failed | dead */
-	const char *provider_id; /* NULL or "" = none */
-	const char *error;       /* NULL = clear */
-	int64_t next_attempt_ms; /* 0 = NULL */
-};
 
 static int finish_row(sqlite3 *db, void *arg)
 {
@@ -382,23 +445,24 @@ static int finish_row(sqlite3 *db, void *arg)
 	return PT_OK;
 }
 
+
 /* ---- HTTP ---- */
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct pt_sender *s = arg;
+	struct slot *sl = arg;
 	size_t n = size * nmemb;
-	size_t room = RESP_CAP - 1 - s->resp_len;
+	size_t room = RESP_CAP - 1 - sl->resp_len;
 	size_t take = n < room ? n : room; /* the rest is dropped: the body is capped */
-	memcpy(s->resp + s->resp_len, ptr, take);
-	s->resp_len += take;
-	s->resp[s->resp_len] = '\0';
+	memcpy(sl->resp + sl->resp_len, ptr, take);
+	sl->resp_len += take;
+	sl->resp[sl->resp_len] = '\0';
 	return n;
 }
 
 static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-	struct pt_sender *s = arg;
+	struct slot *sl = arg;
 	size_t n = size * nmemb;
 	static const char name[] = "Retry-After:";
 	if (n > sizeof(name) - 1 && strncasecmp(ptr, name, sizeof(name) - 1) == 0) {
@@ -407,60 +471,62 @@ static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
 		while (i < n && (ptr[i] == ' ' || ptr[i] == '\t'))
 			i++;
 		int digits = 0;
-		while (i < n && ptr[i] >= '0' && ptr[i] <= '9' && v < 10000000) {
+		while (i < n && ptr[i] >= '0' && ptr[i] <= '9' && v < RETRY_AFTER_MAX_S) {
 			v = v * 10 + (ptr[i] - '0');
 			i++;
 			digits++;
 		}
 		if (digits > 0)
-			s->retry_after_s = v;
+			sl->retry_after_s = v;
 	}
 	return n;
 }
 
-/* Perform s->req. 0 with *status set; 1 when stopped; -1 on a transport error
- * (err filled). */
-static int perform(struct pt_sender *s, long *status, char *err, size_t errlen)
+/* Set up sl->easy for sl->req and add it to the multi handle. PT_OK, or an
+ * error with err filled (nothing added). */
+static int transfer_start(struct pt_sender *s, struct slot *sl, char *err, size_t errlen)
 {
-	const struct pt_outreq *r = &s->req;
-	struct curl_slist *hdrs = NULL, *tmp;
+	const struct pt_outreq *r = &sl->req;
+	struct curl_slist *tmp;
 	char ct[128];
-	int rc = -1;
-	CURL *e = s->easy;
+	CURL *e = sl->easy;
 
-	*status = 0;
-	s->resp_len = 0;
-	s->resp[0] = '\0';
-	s->retry_after_s = 0;
-	curl_easy_reset(e); /* keeps the connection cache */
+	sl->resp_len = 0;
+	sl->resp[0] = '\0';
+	sl->retry_after_s = 0;
+	curl_slist_free_all(sl->hdrs);
+	sl->hdrs = NULL;
+	curl_easy_reset(e); /* keeps the connection in the multi handle's cache */
 	curl_easy_setopt(e, CURLOPT_URL, r->url);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, s->o.timeout_ms);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, sl);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(e, CURLOPT_HEADERDATA, s);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, sl);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, sl);
 	if (r->userpwd[0] != '\0')
 		curl_easy_setopt(e, CURLOPT_USERPWD, r->userpwd);
 	if (r->content_type[0] != '\0') {
 		snprintf(ct, sizeof(ct), "Content-Type: %s", r->content_type);
-		tmp = curl_slist_append(hdrs, ct);
+		tmp = curl_slist_append(sl->hdrs, ct);
 		if (tmp == NULL)
 			goto nomem;
-		hdrs = tmp;
+		sl->hdrs = tmp;
 	}
 	for (int i = 0; i < r->nheaders && i < PT_OUTREQ_HEADERS; i++) {
-		tmp = curl_slist_append(hdrs, r->headers[i]);
+		tmp = curl_slist_append(sl->hdrs, r->headers[i]);
 		if (tmp == NULL)
 			goto nomem;
-		hdrs = tmp;
+		sl->hdrs = tmp;
 	}
-	tmp = curl_slist_append(hdrs, "Expect:"); /* no 100-continue round trip */
+	tmp = curl_slist_append(sl->hdrs, "Expect:"); /* no 100-continue round trip */
 	if (tmp == NULL)
 		goto nomem;
-	hdrs = tmp;
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	sl->hdrs = tmp;
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, sl->hdrs);
 	if (strcmp(r->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	} else {
@@ -470,118 +536,69 @@ static int perform(struct pt_sender *s, long *status, char *err, size_t errlen)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)r->body_len);
 	}
-
 	if (curl_multi_add_handle(s->multi, e) != CURLM_OK) {
 		snprintf(err, errlen, "curl_multi_add_handle failed");
-		goto out;
+		return PT_EINVAL;
 	}
-	int running = 1;
-	CURLcode result = CURLE_OK;
-	int stopped = 0;
-	while (running) {
-		if (curl_multi_perform(s->multi, &running) != CURLM_OK) {
-			result = CURLE_FAILED_INIT;
-			break;
-		}
-		if (!running)
-			break;
-		if (atomic_load(&s->stop)) {
-			stopped = 1;
-			break;
-		}
-		curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
-	}
-	if (!stopped && result == CURLE_OK) {
-		int left = 0;
-		CURLMsg *m;
-		while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
-			if (m->msg == CURLMSG_DONE && m->easy_handle == e)
-				result = m->data.result;
-		}
-	}
-	curl_multi_remove_handle(s->multi, e);
-	if (stopped) {
-		rc = 1;
-	} else if (result != CURLE_OK) {
-		snprintf(err, errlen, "transport: %s", curl_easy_strerror(result));
-	} else {
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, status);
-		rc = 0;
-	}
-	goto out;
+	return PT_OK;
 nomem:
 	snprintf(err, errlen, "out of memory");
-out:
-	curl_slist_free_all(hdrs);
-	return rc;
+	return PT_ENOMEM;
 }
 
-/* ---- one row ---- */
+/* ---- jobs ---- */
 
-/* Deliver one row; PT_EDB when the store could not record the claim. */
-static int send_row(struct pt_sender *s, struct chan_rt *c, const struct row *r)
+static int64_t mono_us(void)
 {
-	char err[ERR_CAP] = "";
-	char pid[PT_ID_MAX] = "";
-	char masked[40], safe[ERR_CAP];
-	long http = 0;
-	int result;
-	struct claim_ctx cl = { .id = r->id, .now = pt_now_ms(), .claimed = 0 };
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
-	if (pt_store_exec(s->st, claim_row, &cl) != PT_OK)
-		return PT_EDB; /* the store is failing or closing */
-	if (!cl.claimed)
-		return PT_OK; /* changed meanwhile (a report, another sender) */
-	int attempts = r->attempts + 1;
+static void job_free(struct pt_sender *s, struct job *j)
+{
+	struct chan_rt *c = &s->ch[j->ch];
+	if (j->state == JOB_PENDING)
+		c->pending--;
+	else if (j->state == JOB_RUNNING)
+		c->running--;
+	j->state = JOB_FREE;
+	j->slot = NULL;
+}
 
-	struct pt_outmsg m = { .id = r->id, .text = r->text, .text_len = r->text_len };
-	pt_strlcpy(m.to, r->to, sizeof(m.to));
-	memset(&s->req, 0, sizeof(s->req));
-	if (r->too_long) {
-		snprintf(err, sizeof(err), "text longer than %d bytes", PT_REPLY_MAX - 1);
-		result = PT_SEND_FAIL;
-	} else if (c->c->adapter->build_send(c->c->conf, &m, &s->req) != PT_OK) {
-		snprintf(err, sizeof(err), "cannot build the send request");
-		result = PT_SEND_FAIL;
-	} else {
-		int prc = perform(s, &http, err, sizeof(err));
-		if (prc == 1) {
-			/* Stopping: queue it again now; the provider may have it (at least once). */
-			struct finish_ctx f = { .id = r->id, .now = pt_now_ms(), .status = "queued",
-						.error = "interrupted by shutdown",
-						.next_attempt_ms = pt_now_ms() };
-			pt_store_exec(s->st, finish_row, &f);
-			return PT_OK;
-		}
-		if (prc < 0) {
-			result = PT_SEND_RETRY;
-		} else {
-			result = c->c->adapter->parse_send(c->c->conf, http, s->resp, s->resp_len, pid,
-							   sizeof(pid), err, sizeof(err));
-			if (result != PT_SEND_OK && result != PT_SEND_RETRY)
-				result = PT_SEND_FAIL;
-		}
-	}
-
+/* The outcome of a finished attempt: fills j->fin and j->delay, state DONE. */
+static void job_outcome(struct pt_sender *s, struct job *j, int result)
+{
 	int64_t now = pt_now_ms();
-	struct finish_ctx f = { .id = r->id, .now = now, .error = err[0] ? err : NULL };
-	int64_t delay = 0;
+	struct chan_rt *c = &s->ch[j->ch];
+	long ra_header = j->slot ? j->slot->retry_after_s : 0;
+
+	if (j->state == JOB_PENDING)
+		c->pending--;
+	else if (j->state == JOB_RUNNING)
+		c->running--;
+	j->state = JOB_DONE;
+	j->delay = 0;
+	memset(&j->fin, 0, sizeof(j->fin));
+	j->fin.id = j->id;
+	j->fin.now = now;
+	j->fin.error = j->err[0] ? j->err : NULL;
 	if (result == PT_SEND_OK) {
-		f.status = "sent";
-		f.provider_id = pid;
-		f.error = NULL;
+		j->fin.status = "sent";
+		j->fin.provider_id = j->pid;
+		j->fin.error = NULL;
 	} else if (result == PT_SEND_FAIL) {
-		f.status = "failed";
-		if (f.error == NULL)
-			f.error = "rejected by provider";
-	} else if (attempts >= s->o.max_attempts) {
-		f.status = "dead";
-		if (f.error == NULL)
-			f.error = "temporary failure";
+		j->fin.status = "failed";
+		if (j->fin.error == NULL)
+			j->fin.error = "rejected by provider";
+	} else if (j->attempts >= s->o.max_attempts) {
+		j->fin.status = "dead";
+		if (j->fin.error == NULL)
+			j->fin.error = "temporary failure";
 	} else {
-		delay = pt_sender_backoff_ms(&s->o, attempts, jitter(s));
-		long ra_s = (http == 429 || http == 503) ? s->retry_after_s : 0;
-		long body_s = pt_sender_retry_after_from_err(err);
+		int64_t delay = pt_sender_backoff_ms(&s->o, j->attempts, jitter(s));
+		long ra_s = (j->http == 429 || j->http == 503) ? ra_header : 0;
+		long body_s = pt_sender_retry_after_from_err(j->err);
 		if (body_s > ra_s)
 			ra_s = body_s;
 		if (ra_s > 0) {
@@ -591,31 +608,156 @@ static int send_row(struct pt_sender *s, struct chan_rt *c, const struct row *r)
 			if (ra > delay)
 				delay = ra;
 		}
-		f.status = "queued";
-		f.next_attempt_ms = now + delay;
-		if (f.error == NULL)
-			f.error = "temporary failure";
+		j->delay = delay;
+		j->fin.status = "queued";
+		j->fin.next_attempt_ms = now + delay;
+		if (j->fin.error == NULL)
+			j->fin.error = "temporary failure";
+		/* scan this channel again when the retry is due */
+		int64_t at = mono_ms() + delay;
+		if (c->next_scan_ms > at)
+			c->next_scan_ms = at;
 	}
-	int rc = pt_store_exec(s->st, finish_row, &f);
-	pt_phone_mask(r->to, masked, sizeof(masked));
-	pt_sender_mask_for_log(f.error ? f.error : "", safe, sizeof(safe));
-	pt_log(result == PT_SEND_OK ? PT_LOG_INFO : PT_LOG_WARN, "sender_result",
-	       "id=%lld channel=%s to=%s attempt=%d http=%ld result=%s delay_ms=%lld error=\"%s\"%s",
-	       (long long)r->id, c->c->name, masked, attempts, http, f.status, (long long)delay,
-	       safe, rc == PT_OK ? "" : " store=failed");
-	return PT_OK;
 }
 
-/* ---- the loop ---- */
+/* Mark a job interrupted by shutdown: queued again, due now. */
+static void job_interrupted(struct pt_sender *s, struct job *j)
+{
+	struct chan_rt *c = &s->ch[j->ch];
+	if (j->state == JOB_PENDING)
+		c->pending--;
+	else if (j->state == JOB_RUNNING)
+		c->running--;
+	j->state = JOB_DONE;
+	memset(&j->fin, 0, sizeof(j->fin));
+	j->fin.id = j->id;
+	j->fin.now = pt_now_ms();
+	j->fin.status = "queued";
+	j->fin.error = "interrupted by shutdown";
+	j->fin.next_attempt_ms = j->fin.now;
+	j->delay = 0;
+	j->http = 0;
+}
 
-/* Load up to SCAN_MAX due rows of one channel; returns how many. */
-static int scan_channel(struct pt_sender *s, const char *name, int64_t now)
+static void job_log(struct pt_sender *s, const struct job *j, int stored)
+{
+	char masked[40], safe[ERR_CAP];
+	pt_phone_mask(j->to, masked, sizeof(masked));
+	pt_sender_mask_for_log(j->fin.error ? j->fin.error : "", safe, sizeof(safe));
+	int ok = strcmp(j->fin.status, "sent") == 0;
+	pt_log(ok ? PT_LOG_INFO : PT_LOG_WARN, "sender_result",
+	       "id=%lld channel=%s to=%s attempt=%d http=%ld result=%s delay_ms=%lld error=\"%s\"%s",
+	       (long long)j->id, s->ch[j->ch].c->name, masked, j->attempts, j->http,
+	       j->fin.status, (long long)j->delay, safe, stored ? "" : " store=failed");
+}
+
+/* Start a claimed job on a free slot; a job that cannot be built is done at once. */
+static void job_start(struct pt_sender *s, struct job *j)
+{
+	struct chan_rt *c = &s->ch[j->ch];
+	struct slot *sl = NULL;
+	for (int i = 0; i < MAX_INFLIGHT; i++) {
+		if (s->slots[i].job == NULL) {
+			sl = &s->slots[i];
+			break;
+		}
+	}
+	if (sl == NULL)
+		return;
+	j->err[0] = '\0';
+	j->pid[0] = '\0';
+	j->http = 0;
+	j->slot = NULL;
+	struct pt_outmsg m = { .id = j->id, .text = j->text, .text_len = j->text_len };
+	pt_strlcpy(m.to, j->to, sizeof(m.to));
+	memset(&sl->req, 0, sizeof(sl->req));
+	if (j->too_long) {
+		snprintf(j->err, sizeof(j->err), "text longer than %d bytes", PT_REPLY_MAX - 1);
+		job_outcome(s, j, PT_SEND_FAIL);
+		return;
+	}
+	if (c->c->adapter->build_send(c->c->conf, &m, &sl->req) != PT_OK) {
+		snprintf(j->err, sizeof(j->err), "cannot build the send request");
+		job_outcome(s, j, PT_SEND_FAIL);
+		return;
+	}
+	if (transfer_start(s, sl, j->err, sizeof(j->err)) != PT_OK) {
+		job_outcome(s, j, PT_SEND_RETRY);
+		return;
+	}
+	sl->job = j;
+	j->slot = sl;
+	c->pending--;
+	c->running++;
+	j->state = JOB_RUNNING;
+	s->running++;
+}
+
+/* Read the completed transfers into their jobs (state DONE). */
+static void collect_done(struct pt_sender *s)
+{
+	int left = 0;
+	CURLMsg *m;
+	while ((m = curl_multi_info_read(s->multi, &left)) != NULL) {
+		if (m->msg != CURLMSG_DONE)
+			continue;
+		CURL *e = m->easy_handle;
+		CURLcode result = m->data.result;
+		struct slot *sl = NULL;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&sl);
+		curl_multi_remove_handle(s->multi, e);
+		if (sl == NULL || sl->job == NULL)
+			continue;
+		struct job *j = sl->job;
+		int r;
+		if (result != CURLE_OK) {
+			snprintf(j->err, sizeof(j->err), "transport: %s", curl_easy_strerror(result));
+			r = PT_SEND_RETRY;
+		} else {
+			const struct chan_rt *c = &s->ch[j->ch];
+			curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &j->http);
+			r = c->c->adapter->parse_send(c->c->conf, j->http, sl->resp, sl->resp_len,
+						      j->pid, sizeof(j->pid), j->err,
+						      sizeof(j->err));
+			if (r != PT_SEND_OK && r != PT_SEND_RETRY)
+				r = PT_SEND_FAIL;
+		}
+		job_outcome(s, j, r);
+		sl->job = NULL;
+		j->slot = NULL;
+		s->running--;
+	}
+}
+
+/* How many rows channel c can take now. */
+static int channel_want(struct pt_sender *s, const struct chan_rt *c, int free_jobs)
+{
+	int want;
+	if (c->interval_us == 0) {
+		want = MAX_INFLIGHT - c->running - c->pending;
+	} else {
+		/* refilled when half used up, so claims come in batches, not one
+		 * commit per start */
+		double per = (double)LOOKAHEAD_MS * 1000.0 / (double)c->interval_us;
+		int target = (int)per + 1;
+		want = c->pending <= target / 2 ? target - c->pending : 0;
+	}
+	(void)s;
+	if (want > free_jobs)
+		want = free_jobs;
+	return want > 0 ? want : 0;
+}
+
+/* Load up to max due rows of channel ci into free jobs (state SCANNED);
+ * returns how many. */
+static int scan_channel(struct pt_sender *s, int ci, int max, int *next_free)
 {
 	int n = 0;
 	sqlite3_stmt *q = s->scan;
-	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, now);
-	for (;;) {
+	sqlite3_bind_text(q, 1, s->ch[ci].c->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, pt_now_ms());
+	sqlite3_bind_int(q, 3, max);
+	while (n < max) {
 		int rc = sqlite3_step(q);
 		if (rc != SQLITE_ROW) {
 			if (rc != SQLITE_DONE)
@@ -623,20 +765,26 @@ static int scan_channel(struct pt_sender *s, const char *name, int64_t now)
 				       sqlite3_errmsg(s->rdb));
 			break;
 		}
-		struct row *r = &s->rows[n];
+		while (*next_free < JOB_MAX && s->jobs[*next_free].state != JOB_FREE)
+			(*next_free)++;
+		if (*next_free >= JOB_MAX)
+			break;
+		struct job *j = &s->jobs[*next_free];
 		const unsigned char *to = sqlite3_column_text(q, 1);
 		const unsigned char *body = sqlite3_column_text(q, 2);
 		int blen = sqlite3_column_bytes(q, 2);
-		r->id = sqlite3_column_int64(q, 0);
-		pt_strlcpy(r->to, to ? (const char *)to : "", sizeof(r->to));
-		r->too_long = blen >= PT_REPLY_MAX;
-		r->text_len = r->too_long ? 0 : (size_t)blen;
-		if (body && !r->too_long)
-			memcpy(r->text, body, r->text_len);
-		r->text[r->text_len] = '\0';
-		r->attempts = sqlite3_column_int(q, 3);
-		if (++n == SCAN_MAX)
-			break;
+		j->id = sqlite3_column_int64(q, 0);
+		j->ch = ci;
+		pt_strlcpy(j->to, to ? (const char *)to : "", sizeof(j->to));
+		j->too_long = blen >= PT_REPLY_MAX;
+		j->text_len = j->too_long ? 0 : (size_t)blen;
+		if (body && !j->too_long)
+			memcpy(j->text, body, j->text_len);
+		j->text[j->text_len] = '\0';
+		j->attempts = sqlite3_column_int(q, 3) + 1;
+		j->claimed = 0;
+		j->state = JOB_SCANNED;
+		n++;
 	}
 	sqlite3_reset(q); /* end the read snapshot */
 	return n;
@@ -656,63 +804,182 @@ static int64_t channel_due_in(struct pt_sender *s, const char *name, int64_t now
 	return due;
 }
 
-/* One pass over every channel; returns ms to sleep before the next pass. */
-static int64_t run_round(struct pt_sender *s)
+/* Scan the channels that are due, record completed jobs and claim the scanned
+ * rows in one transaction. Returns PT_OK or PT_EDB. */
+static int run_round(struct pt_sender *s, int final)
 {
-	int64_t wait = IDLE_MAX_MS;
-	for (int i = 0; i < s->nch && !atomic_load(&s->stop); i++) {
-		struct chan_rt *c = &s->ch[i];
-		int64_t token_wait = -1;
-		int n = scan_channel(s, c->c->name, pt_now_ms());
-		for (int k = 0; k < n && !atomic_load(&s->stop); k++) {
-			int64_t tw = pt_sender_rate_take(&c->bucket, mono_ms());
-			if (tw > 0) {
-				token_wait = tw;
-				break;
-			}
-			if (send_row(s, c, &s->rows[k]) != PT_OK)
-				return STORE_RETRY_MS; /* do not spin on a failing store */
-		}
-		int64_t w;
-		if (token_wait > 0)
-			w = token_wait;
-		else if (n == SCAN_MAX)
-			w = 0; /* more rows may be due */
-		else
-			w = channel_due_in(s, c->c->name, pt_now_ms());
-		if (w >= 0 && w < wait)
-			wait = w;
+	struct job *fin[JOB_MAX], *claim[JOB_MAX];
+	struct round_ctx rc = { .fin = fin, .claim = claim };
+	int free_jobs = 0, next_free = 0;
+	int64_t now_mono = mono_ms();
+
+	for (int i = 0; i < s->nch; i++)
+		s->ch[i].short_scan = 0;
+	for (int i = 0; i < JOB_MAX; i++) {
+		if (s->jobs[i].state == JOB_DONE)
+			fin[rc.nfin++] = &s->jobs[i];
+		else if (s->jobs[i].state == JOB_FREE)
+			free_jobs++;
 	}
-	return wait;
+	if (atomic_exchange(&s->wake, 0))
+		for (int i = 0; i < s->nch; i++)
+			s->ch[i].next_scan_ms = 0;
+	for (int i = 0; i < s->nch && !final; i++) {
+		struct chan_rt *c = &s->ch[i];
+		if (c->next_scan_ms > now_mono)
+			continue;
+		int want = channel_want(s, c, free_jobs);
+		if (want > CLAIM_MAX - rc.nclaim)
+			want = CLAIM_MAX - rc.nclaim;
+		if (want == 0)
+			continue; /* busy: scanned again once it has room */
+		int got = scan_channel(s, i, want, &next_free);
+		free_jobs -= got;
+		for (int k = 0; k < JOB_MAX && got > 0; k++) {
+			if (s->jobs[k].state == JOB_SCANNED && s->jobs[k].ch == i &&
+			    !s->jobs[k].claimed) {
+				s->jobs[k].claimed = -1; /* listed */
+				claim[rc.nclaim++] = &s->jobs[k];
+				got--;
+			}
+		}
+		/* a full scan: more may be due, scan again when there is room; a
+		 * short one: when the earliest queued row is due (after the claim) */
+		c->short_scan = got < want;
+		c->next_scan_ms = now_mono;
+	}
+	int st = PT_OK;
+	if (rc.nfin > 0 || rc.nclaim > 0) {
+		rc.now = pt_now_ms();
+		st = pt_store_exec(s->st, round_tx, &rc);
+	}
+	for (int i = 0; i < s->nch && !final && st == PT_OK; i++) {
+		if (!s->ch[i].short_scan)
+			continue;
+		int64_t w = IDLE_MAX_MS;
+		int64_t due = channel_due_in(s, s->ch[i].c->name, pt_now_ms());
+		if (due >= 0 && due < w)
+			w = due;
+		s->ch[i].next_scan_ms = now_mono + w;
+	}
+	for (int i = 0; i < rc.nfin; i++) {
+		job_log(s, fin[i], st == PT_OK);
+		job_free(s, fin[i]);
+	}
+	for (int i = 0; i < rc.nclaim; i++) {
+		struct job *j = claim[i];
+		if (st == PT_OK && j->claimed == 1) {
+			j->state = JOB_PENDING;
+			s->ch[j->ch].pending++;
+		} else {
+			j->state = JOB_FREE; /* changed meanwhile (a report, another sender) */
+		}
+	}
+	if (st != PT_OK) {
+		pt_log(PT_LOG_ERROR, "sender_store_failed", "finished=%d claimed=%d", rc.nfin,
+		       rc.nclaim);
+		for (int i = 0; i < s->nch; i++)
+			s->ch[i].next_scan_ms = now_mono + STORE_RETRY_MS;
+		return PT_EDB;
+	}
+	return PT_OK;
 }
 
-static void sleep_until_woken(struct pt_sender *s, int64_t ms)
+/* Start pending jobs whose channel's pacer allows, while slots are free.
+ * Returns microseconds until the next start is allowed, -1 when none waits. */
+static int64_t start_due(struct pt_sender *s)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += (time_t)(ms / 1000);
-	ts.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (ts.tv_nsec >= 1000000000L) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000L;
+	int64_t wait_us = -1;
+	for (int i = 0; i < JOB_MAX && s->running < MAX_INFLIGHT; i++) {
+		struct job *j = &s->jobs[i];
+		if (j->state != JOB_PENDING)
+			continue;
+		struct chan_rt *c = &s->ch[j->ch];
+		if (c->interval_us > 0) {
+			int64_t now_us = mono_us();
+			if (c->tat_us > now_us) {
+				int64_t w = c->tat_us - now_us;
+				if (wait_us < 0 || w < wait_us)
+					wait_us = w;
+				continue;
+			}
+			int64_t credit = c->interval_us < PACE_CREDIT_US ? c->interval_us
+									 : PACE_CREDIT_US;
+			c->tat_us = (c->tat_us < now_us - credit ? now_us : c->tat_us) +
+				    c->interval_us;
+		}
+		job_start(s, j);
 	}
-	pthread_mutex_lock(&s->mu);
-	while (!s->wake && !atomic_load(&s->stop)) {
-		if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) == ETIMEDOUT)
-			break;
+	return wait_us;
+}
+
+/* Milliseconds the loop may sleep in curl_multi_poll. */
+static int poll_timeout_ms(struct pt_sender *s, int64_t start_wait_us)
+{
+	int64_t t = IDLE_MAX_MS;
+	int free_jobs = 0;
+	for (int i = 0; i < JOB_MAX; i++) {
+		if (s->jobs[i].state == JOB_DONE)
+			return 0; /* a result to record */
+		if (s->jobs[i].state == JOB_FREE)
+			free_jobs++;
 	}
-	s->wake = 0;
-	pthread_mutex_unlock(&s->mu);
+	if (start_wait_us >= 0 && s->running < MAX_INFLIGHT) {
+		int64_t w = (start_wait_us + 999) / 1000;
+		if (w < t)
+			t = w;
+	}
+	int64_t now = mono_ms();
+	for (int i = 0; i < s->nch; i++) {
+		const struct chan_rt *c = &s->ch[i];
+		if (channel_want(s, c, free_jobs) == 0)
+			continue; /* busy: its own transfers wake us */
+		int64_t w = c->next_scan_ms > now ? c->next_scan_ms - now : 0;
+		if (w < t)
+			t = w;
+	}
+	return (int)t;
+}
+
+/* Stopping: record what came back, queue the rest again. */
+static void shutdown_jobs(struct pt_sender *s)
+{
+	int still = 0;
+	curl_multi_perform(s->multi, &still);
+	collect_done(s);
+	for (int i = 0; i < MAX_INFLIGHT; i++) {
+		struct slot *sl = &s->slots[i];
+		if (sl->job == NULL)
+			continue;
+		curl_multi_remove_handle(s->multi, sl->easy);
+		job_interrupted(s, sl->job);
+		sl->job->slot = NULL;
+		sl->job = NULL;
+		s->running--;
+	}
+	for (int i = 0; i < JOB_MAX; i++)
+		if (s->jobs[i].state == JOB_PENDING)
+			job_interrupted(s, &s->jobs[i]);
+	run_round(s, 1);
 }
 
 static void *sender_main(void *arg)
 {
 	struct pt_sender *s = arg;
+	int still = 0;
 	while (!atomic_load(&s->stop)) {
-		int64_t wait = run_round(s);
-		if (wait > 0)
-			sleep_until_woken(s, wait);
+		curl_multi_perform(s->multi, &still);
+		collect_done(s);
+		run_round(s, 0);
+		int64_t wait_us = start_due(s);
+		curl_multi_perform(s->multi, &still);
+		if (atomic_load(&s->stop))
+			break;
+		int t = poll_timeout_ms(s, wait_us);
+		if (t > 0)
+			curl_multi_poll(s->multi, NULL, 0, t, NULL);
 	}
+	shutdown_jobs(s);
 	return NULL;
 }
 
@@ -726,16 +993,21 @@ static void curl_init_once(void)
 
 static void sender_free(struct pt_sender *s)
 {
-	if (s->easy)
-		curl_easy_cleanup(s->easy);
+	if (s->slots) {
+		for (int i = 0; i < MAX_INFLIGHT; i++) {
+			if (s->slots[i].easy)
+				curl_easy_cleanup(s->slots[i].easy);
+			curl_slist_free_all(s->slots[i].hdrs);
+		}
+	}
 	if (s->multi)
 		curl_multi_cleanup(s->multi);
 	sqlite3_finalize(s->scan);
 	sqlite3_finalize(s->next_due);
 	if (s->rdb)
 		sqlite3_close(s->rdb);
-	pthread_cond_destroy(&s->cv);
-	pthread_mutex_destroy(&s->mu);
+	free(s->slots);
+	free(s->jobs);
 	free(s->ch);
 	free(s);
 }
@@ -743,13 +1015,14 @@ static void sender_free(struct pt_sender *s)
 struct pt_sender *pt_sender_start(struct pt_store *st, const struct pt_sender_channel *chans,
 				  int nchans, const struct pt_sender_opts *opts)
 {
+	/* earliest due first: the messages_due index gives that order without a sort */
 	static const char sql_scan[] =
 		"SELECT id, peer, body, attempts FROM messages WHERE direction = 'out' AND "
-		"status = 'queued' AND channel = ?1 AND next_attempt_ms <= ?2 ORDER BY id LIMIT 64";
+		"status = 'queued' AND channel = ?1 AND next_attempt_ms <= ?2 "
+		"ORDER BY next_attempt_ms, id LIMIT ?3";
 	static const char sql_due[] =
 		"SELECT MIN(next_attempt_ms) FROM messages WHERE direction = 'out' AND "
 		"status = 'queued' AND channel = ?1";
-	pthread_condattr_t ca;
 
 	if (st == NULL || nchans < 0 || (nchans > 0 && chans == NULL))
 		return NULL;
@@ -759,27 +1032,27 @@ struct pt_sender *pt_sender_start(struct pt_store *st, const struct pt_sender_ch
 		return NULL;
 	s->st = st;
 	opts_defaults(opts, &s->o);
-	pthread_mutex_init(&s->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&s->cv, &ca);
-	pthread_condattr_destroy(&ca);
 	s->rng = (uint64_t)mono_ms() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)getpid() ^
 		 (uint64_t)(uintptr_t)s;
 	if (s->rng == 0)
 		s->rng = 1;
 
 	s->ch = calloc(nchans > 0 ? (size_t)nchans : 1, sizeof(*s->ch));
-	if (s->ch == NULL)
+	s->slots = calloc(MAX_INFLIGHT, sizeof(*s->slots));
+	s->jobs = calloc(JOB_MAX, sizeof(*s->jobs));
+	if (s->ch == NULL || s->slots == NULL || s->jobs == NULL)
 		goto fail;
 	for (int i = 0; i < nchans; i++) {
 		const struct pt_sender_channel *c = &chans[i];
 		if (c->name == NULL || c->adapter == NULL || c->adapter->build_send == NULL ||
 		    c->adapter->parse_send == NULL)
 			continue; /* this channel cannot send */
-		s->ch[s->nch].c = c;
-		pt_sender_rate_init(&s->ch[s->nch].bucket, c->rate_per_s, 1.0, mono_ms());
-		s->nch++;
+		struct chan_rt *rt = &s->ch[s->nch++];
+		rt->c = c;
+		if (c->rate_per_s > 0) {
+			double iv = 1e6 / c->rate_per_s;
+			rt->interval_us = iv < 1.0 ? 1 : (int64_t)llround(iv);
+		}
 	}
 
 	s->rdb = pt_store_open_reader(st);
@@ -791,9 +1064,14 @@ struct pt_sender *pt_sender_start(struct pt_store *st, const struct pt_sender_ch
 		goto fail;
 	}
 	s->multi = curl_multi_init();
-	s->easy = curl_easy_init();
-	if (s->multi == NULL || s->easy == NULL)
+	if (s->multi == NULL)
 		goto fail;
+	curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS, (long)MAX_INFLIGHT);
+	for (int i = 0; i < MAX_INFLIGHT; i++) {
+		s->slots[i].easy = curl_easy_init();
+		if (s->slots[i].easy == NULL)
+			goto fail;
+	}
 
 	struct reset_ctx rc = { .now = pt_now_ms(), .changed = 0 };
 	if (pt_store_exec(st, reset_sending, &rc) != PT_OK) {
@@ -806,8 +1084,8 @@ struct pt_sender *pt_sender_start(struct pt_store *st, const struct pt_sender_ch
 
 	if (pthread_create(&s->thread, NULL, sender_main, s) != 0)
 		goto fail;
-	pt_log(PT_LOG_INFO, "sender_started", "channels=%d max_attempts=%d", s->nch,
-	       s->o.max_attempts);
+	pt_log(PT_LOG_INFO, "sender_started", "channels=%d max_attempts=%d inflight=%d", s->nch,
+	       s->o.max_attempts, MAX_INFLIGHT);
 	return s;
 fail:
 	sender_free(s);
@@ -818,20 +1096,15 @@ void pt_sender_wake(struct pt_sender *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->mu);
-	s->wake = 1;
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
+	atomic_store(&s->wake, 1);
+	curl_multi_wakeup(s->multi);
 }
 
 void pt_sender_stop(struct pt_sender *s)
 {
 	if (s == NULL)
 		return;
-	pthread_mutex_lock(&s->mu);
 	atomic_store(&s->stop, 1);
-	pthread_cond_signal(&s->cv);
-	pthread_mutex_unlock(&s->mu);
 	curl_multi_wakeup(s->multi);
 	pthread_join(s->thread, NULL);
 	sender_free(s);

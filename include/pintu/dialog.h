@@ -119,6 +119,10 @@ int pt_dialog_step(const struct pt_dialogs *d, const struct pt_dialog_env *env,
 		   struct pt_session *s, const char *input, size_t len, int first,
 		   struct pt_dialog_out *out);
 
+/* 1 when the message starts with one of the SMS keywords of the dialog files
+ * (MENU, CEK <number>, ...), matched as the engine matches them. */
+int pt_dialog_is_keyword(const struct pt_dialogs *d, const char *in, size_t len);
+
 /* Render the template called name (from a dialog file's "templates") in
  * s->lang for env->chan with s's variables and env->var(): notifications the
  * host sends outside a conversation. PT_ENOTFOUND when there is none. */

@@ -5,7 +5,9 @@
  * store job on the writer thread: dedupe (a provider's retry gets the stored
  * reply and changes nothing), contact upsert, session load, the dialog step
  * (which may create a ticket), session save, reply row, SMS confirmation to a
- * USSD caller. done() runs after the batch is committed, so the caller answers
+ * USSD caller. Two exceptions to the dialog step: a contact over the rate limit
+ * (stored, not processed), and a plain SMS/chat message while the contact has
+ * a ticket in needs_info from that channel (attached to the ticket). done() runs after the batch is committed, so the caller answers
  * the provider only when everything is on disk.
  */
 #ifndef PT_INBOX_H
@@ -42,6 +44,15 @@ void pt_inbox_free(struct pt_inbox *in);
 /* The sender to wake after commits that queued outbound messages (may be NULL). */
 void pt_inbox_set_sender(struct pt_inbox *in, struct pt_sender *s);
 
+/* Per-sender rate limit: at most per_minute inbound messages from one contact
+ * in any 60 s (USSD counts sessions, not rounds); 0 turns it off. Default
+ * PT_INBOX_RATE_DEFAULT. Over the limit a message is stored and acknowledged
+ * but not processed; the first one in a window gets the "rate_limited"
+ * template as its reply (USSD: every time, as an END screen). Call before
+ * submitting messages (it is not synchronised with the writer thread). */
+#define PT_INBOX_RATE_DEFAULT 20
+void pt_inbox_set_rate_limit(struct pt_inbox *in, int per_minute);
+
 /* Queue r for processing; r->done(r) is called after commit. PT_OK or PT_ESTATE. */
 int pt_inbox_submit(struct pt_inbox *in, struct pt_inbox_req *r);
 /* Process r and wait for the commit (the simulator and tests). Returns r->rc. */
@@ -49,6 +60,8 @@ int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r);
 
 struct pt_inbox_stats {
 	uint64_t messages, duplicates, steps, tickets, errors;
+	uint64_t rate_limited; /* stored without processing (over the rate limit) */
+	uint64_t attached;     /* resident replies attached to a needs_info ticket */
 };
 void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *out);
 

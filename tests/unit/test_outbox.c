@@ -283,6 +283,13 @@ struct rec {
 };
 static struct rec recs[256];
 static int nrecs;
+/* Requests and 200 answers per message id (our row id), for the batch tests. */
+#define ID_TRACK 8192
+static int id_requests[ID_TRACK];
+static int id_accepted[ID_TRACK];
+/* "+6281111130nnn": answered by nnn % 4: 200; 500 then 200; 429 with
+ * Retry-After: 50; 400. */
+#define MIX_PREFIX "+6281111130"
 static pthread_mutex_t mock_mu = PTHREAD_MUTEX_INITIALIZER;
 static int mock_port;
 
@@ -342,6 +349,19 @@ static enum MHD_Result mock_handler(void *cls, struct MHD_Connection *c, const c
 		status = s->statuses[s->next < s->n ? s->next : s->n - 1];
 		s->next++;
 		retry_after = s->retry_after;
+	}
+	long idn = strtol(id, NULL, 10);
+	int first = idn > 0 && idn < ID_TRACK ? id_requests[idn] == 0 : 1;
+	if (strncmp(to, MIX_PREFIX, strlen(MIX_PREFIX)) == 0) {
+		int kind = atoi(to + strlen(MIX_PREFIX)) % 4;
+		static const int first_status[] = { 200, 500, 429, 400 };
+		status = first ? first_status[kind] : (kind == 3 ? 400 : 200);
+		retry_after = kind == 2 ? 50 : 0;
+	}
+	if (idn > 0 && idn < ID_TRACK) {
+		id_requests[idn]++;
+		if (status == 200)
+			id_accepted[idn]++;
 	}
 	if (nrecs < (int)PT_ARRAY_LEN(recs)) {
 		struct rec *r = &recs[nrecs++];
@@ -601,6 +621,245 @@ PT_TEST(test_sender)
 	PT_CHECK_STR(status_of(r1), "delivered");
 	PT_CHECK_INT(report("fake-sms", 0, pid, PT_DLR_SENT, NULL), PT_OK);
 	PT_CHECK_STR(status_of(r1), "delivered");
+	MHD_stop_daemon(d);
+}
+
+/* ---- batches: many rows in flight at once ---- */
+
+static int id_count(const int *arr, int64_t id)
+{
+	int n = -1;
+	if (id <= 0 || id >= ID_TRACK)
+		return n;
+	pthread_mutex_lock(&mock_mu);
+	n = arr[id];
+	pthread_mutex_unlock(&mock_mu);
+	return n;
+}
+static int id_req(int64_t id)
+{
+	return id_count(id_requests, id);
+}
+static int id_acc(int64_t id)
+{
+	return id_count(id_accepted, id);
+}
+
+static int count_status(const char *channel, const char *status)
+{
+	sqlite3_stmt *s = NULL;
+	int n = -1;
+	if (sqlite3_prepare_v2(rdb, "SELECT count(*) FROM messages WHERE direction = 'out' AND "
+				    "channel = ?1 AND status = ?2",
+			       -1, &s, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, status, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+	return n;
+}
+
+/* Poll (bounded: 20 s) until channel has n rows with status. */
+static int wait_count(const char *channel, const char *status, int n)
+{
+	for (int round = 0; round < 2000; round++) {
+		if (count_status(channel, status) == n)
+			return 1;
+		usleep(10000);
+	}
+	fprintf(stderr, "%s: %d rows %s, want %d\n", channel, count_status(channel, status), status,
+		n);
+	return 0;
+}
+
+static struct MHD_Daemon *mock_start(void)
+{
+	struct sockaddr_in sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
+		mock_handler, NULL, MHD_OPTION_NOTIFY_COMPLETED, mock_completed, NULL,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+	if (d == NULL)
+		return NULL;
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	mock_port = info ? info->port : 0;
+	return d;
+}
+
+#define BATCH_N 200
+
+PT_TEST(test_sender_batch)
+{
+	struct MHD_Daemon *d = mock_start();
+	PT_CHECK(d != NULL && mock_port > 0);
+	if (d == NULL)
+		return;
+	int64_t ids[BATCH_N];
+	char to[32];
+	for (int i = 0; i < BATCH_N; i++) {
+		snprintf(to, sizeof(to), "+6281111140%03d", i);
+		ids[i] = enqueue("batch-sms", to, "batch", 0, 0);
+		PT_CHECK(ids[i] > 0 && ids[i] < ID_TRACK);
+	}
+	struct pt_sender_channel chans[] = { { .name = "batch-sms", .adapter = &fake_adapter } };
+	struct pt_sender *s = pt_sender_start(st, chans, 1, NULL);
+	PT_CHECK(s != NULL);
+	if (s == NULL) {
+		MHD_stop_daemon(d);
+		return;
+	}
+	pt_sender_wake(s);
+	PT_CHECK(wait_count("batch-sms", "sent", BATCH_N));
+	pt_sender_stop(s);
+	int once = 1, pid_ok = 1, attempts_ok = 1;
+	for (int i = 0; i < BATCH_N; i++) {
+		struct row_view v;
+		char pid[32];
+		if (ids[i] <= 0 || ids[i] >= ID_TRACK || !row_get(ids[i], &v)) {
+			once = 0;
+			continue;
+		}
+		if (id_req(ids[i]) != 1 || id_acc(ids[i]) != 1)
+			once = 0;
+		snprintf(pid, sizeof(pid), "pid-%lld", (long long)ids[i]);
+		if (strcmp(v.provider_id, pid) != 0)
+			pid_ok = 0;
+		if (v.attempts != 1)
+			attempts_ok = 0;
+	}
+	PT_CHECK(once); /* every message reached the provider exactly once */
+	PT_CHECK(pid_ok);
+	PT_CHECK(attempts_ok);
+	MHD_stop_daemon(d);
+}
+
+#define MIX_N 40
+
+PT_TEST(test_sender_mixed)
+{
+	struct MHD_Daemon *d = mock_start();
+	PT_CHECK(d != NULL && mock_port > 0);
+	if (d == NULL)
+		return;
+	int64_t ids[MIX_N];
+	char to[32];
+	for (int i = 0; i < MIX_N; i++) {
+		snprintf(to, sizeof(to), MIX_PREFIX "%03d", i);
+		ids[i] = enqueue("mix-sms", to, "mixed", 0, 0);
+	}
+	struct pt_sender_channel chans[] = { { .name = "mix-sms", .adapter = &fake_adapter } };
+	struct pt_sender_opts opts = { .max_attempts = 3, .base_backoff_ms = 50,
+				       .max_backoff_ms = 200, .timeout_ms = 3000 };
+	struct pt_sender *s = pt_sender_start(st, chans, 1, &opts);
+	PT_CHECK(s != NULL);
+	if (s == NULL) {
+		MHD_stop_daemon(d);
+		return;
+	}
+	pt_sender_wake(s);
+	PT_CHECK(wait_count("mix-sms", "sent", MIX_N / 2));  /* 200s and 500-then-200s */
+	PT_CHECK(wait_count("mix-sms", "failed", MIX_N / 4)); /* 400s */
+	pt_sender_stop(s);
+	PT_CHECK_INT(count_status("mix-sms", "queued"), MIX_N / 4); /* 429s wait 50 s */
+	PT_CHECK_INT(count_status("mix-sms", "sending"), 0);
+	for (int i = 0; i < MIX_N; i++) {
+		struct row_view v;
+		PT_CHECK(row_get(ids[i], &v));
+		int64_t id = ids[i];
+		switch (i % 4) {
+		case 0:
+			PT_CHECK_STR(v.status, "sent");
+			PT_CHECK_INT(v.attempts, 1);
+			PT_CHECK_INT(id_req(id), 1);
+			break;
+		case 1:
+			PT_CHECK_STR(v.status, "sent");
+			PT_CHECK_INT(v.attempts, 2);
+			PT_CHECK_INT(id_req(id), 2);
+			PT_CHECK_INT(id_acc(id), 1);
+			break;
+		case 2:
+			PT_CHECK_STR(v.status, "queued");
+			PT_CHECK_INT(v.attempts, 1);
+			PT_CHECK_INT(id_req(id), 1);
+			/* Retry-After: 50 beats the body's retry_after=40 and the back-off */
+			PT_CHECK(v.next_attempt_ms - v.updated_ms >= 49000);
+			break;
+		default:
+			PT_CHECK_STR(v.status, "failed");
+			PT_CHECK_INT(v.attempts, 1);
+			PT_CHECK_INT(id_req(id), 1);
+			PT_CHECK(strstr(v.last_error, "400") != NULL);
+			break;
+		}
+	}
+	MHD_stop_daemon(d);
+}
+
+PT_TEST(test_sender_restart)
+{
+	struct MHD_Daemon *d = mock_start();
+	PT_CHECK(d != NULL && mock_port > 0);
+	if (d == NULL)
+		return;
+	int64_t ids[BATCH_N];
+	char to[32];
+	for (int i = 0; i < BATCH_N; i++) {
+		snprintf(to, sizeof(to), "+6281111150%03d", i);
+		ids[i] = enqueue("restart-sms", to, "restart", 0, 0);
+		PT_CHECK(ids[i] > 0 && ids[i] < ID_TRACK);
+	}
+	/* a rate limit keeps the batch going long enough to stop in its middle */
+	struct pt_sender_channel chans[] = {
+		{ .name = "restart-sms", .adapter = &fake_adapter, .rate_per_s = 200 },
+	};
+	struct pt_sender *s = pt_sender_start(st, chans, 1, NULL);
+	PT_CHECK(s != NULL);
+	if (s == NULL) {
+		MHD_stop_daemon(d);
+		return;
+	}
+	pt_sender_wake(s);
+	int accepted = 0;
+	for (int round = 0; round < 2000 && accepted < BATCH_N / 4; round++) {
+		usleep(2000);
+		accepted = 0;
+		for (int i = 0; i < BATCH_N; i++)
+			accepted += id_acc(ids[i]) > 0;
+	}
+	pt_sender_stop(s);
+	PT_CHECK(accepted >= BATCH_N / 4);
+	PT_CHECK_INT(count_status("restart-sms", "sending"), 0);
+	int sent_before = count_status("restart-sms", "sent");
+	PT_CHECK(sent_before > 0 && sent_before < BATCH_N); /* stopped in the middle */
+	static unsigned char was_sent[BATCH_N];
+	for (int i = 0; i < BATCH_N; i++)
+		was_sent[i] = strcmp(status_of(ids[i]), "sent") == 0;
+
+	s = pt_sender_start(st, chans, 1, NULL);
+	PT_CHECK(s != NULL);
+	if (s == NULL) {
+		MHD_stop_daemon(d);
+		return;
+	}
+	pt_sender_wake(s);
+	PT_CHECK(wait_count("restart-sms", "sent", BATCH_N));
+	pt_sender_stop(s);
+	PT_CHECK_INT(count_status("restart-sms", "sending"), 0);
+	int twice = 0, missing = 0;
+	for (int i = 0; i < BATCH_N; i++) {
+		if (id_acc(ids[i]) == 0)
+			missing++;
+		if (was_sent[i] && id_req(ids[i]) != 1)
+			twice++; /* recorded as sent, then sent again */
+	}
+	PT_CHECK_INT(missing, 0);
+	PT_CHECK_INT(twice, 0);
 	MHD_stop_daemon(d);
 }
 
@@ -885,6 +1144,9 @@ int main(void)
 	PT_RUN(test_mask_peer);
 	PT_RUN(test_list_retry);
 	PT_RUN(test_sender);
+	PT_RUN(test_sender_batch);
+	PT_RUN(test_sender_mixed);
+	PT_RUN(test_sender_restart);
 	sqlite3_close(rdb);
 	pt_store_close(st);
 	char cmd[300];
