@@ -54,8 +54,7 @@
  * Rate limit: a pacer per channel (rate_per_s; 0 = unlimited) on a monotonic
  * microsecond clock, a GCRA: requests start 1/rate apart, not in bursts; a
  * start that came late (poll granularity) is credited up to PACE_CREDIT_US so
- * the long-run rate is exact. pt_sender_rate_*() is the same idea as a plain
- * token bucket in milliseconds, kept for callers and tests.
+ * the long-run rate is exact.
  *
  * Logs carry the row id, channel, masked number and outcome; never the text
  * or a full number. A provider's error excerpt goes through
@@ -66,7 +65,6 @@
 
 #include <curl/curl.h>
 #include <errno.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -90,6 +88,8 @@
 #define RETRY_AFTER_MAX_S 10000000L
 #define ERR_CAP 256
 #define STORE_RETRY_MS 1000
+#define FIN_BATCH 32      /* results recorded at once when nothing is to be claimed, */
+#define FIN_DELAY_MS 20   /* or when the oldest has waited this long */
 
 struct finish_ctx {
 	int64_t id, now;
@@ -117,6 +117,7 @@ struct job {
 	/* the outcome, once done */
 	long http;
 	int64_t delay;
+	int64_t done_ms; /* mono ms when it became DONE */
 	char err[ERR_CAP];
 	char pid[PT_ID_MAX];
 	struct finish_ctx fin;
@@ -189,31 +190,6 @@ int64_t pt_sender_backoff_ms(const struct pt_sender_opts *opts, int attempts, do
 	return d < 1 ? 1 : d;
 }
 
-void pt_sender_rate_init(struct pt_sender_rate *r, double rate_per_s, double burst, int64_t now_ms)
-{
-	r->rate = rate_per_s > 0 ? rate_per_s : 0;
-	r->burst = burst >= 1.0 ? burst : 1.0;
-	r->tokens = r->burst;
-	r->last_ms = now_ms;
-}
-
-int64_t pt_sender_rate_take(struct pt_sender_rate *r, int64_t now_ms)
-{
-	if (r->rate <= 0)
-		return 0;
-	if (now_ms > r->last_ms) {
-		r->tokens += (double)(now_ms - r->last_ms) * r->rate / 1000.0;
-		if (r->tokens > r->burst)
-			r->tokens = r->burst;
-		r->last_ms = now_ms;
-	}
-	if (r->tokens >= 1.0) {
-		r->tokens -= 1.0;
-		return 0;
-	}
-	int64_t need = (int64_t)ceil((1.0 - r->tokens) * 1000.0 / r->rate);
-	return need < 1 ? 1 : need;
-}
 
 static int64_t mono_ms(void)
 {
@@ -578,6 +554,7 @@ static void job_outcome(struct pt_sender *s, struct job *j, int result)
 	else if (j->state == JOB_RUNNING)
 		c->running--;
 	j->state = JOB_DONE;
+	j->done_ms = mono_ms();
 	j->delay = 0;
 	memset(&j->fin, 0, sizeof(j->fin));
 	j->fin.id = j->id;
@@ -629,6 +606,7 @@ static void job_interrupted(struct pt_sender *s, struct job *j)
 	else if (j->state == JOB_RUNNING)
 		c->running--;
 	j->state = JOB_DONE;
+	j->done_ms = mono_ms();
 	memset(&j->fin, 0, sizeof(j->fin));
 	j->fin.id = j->id;
 	j->fin.now = pt_now_ms();
@@ -703,8 +681,9 @@ static void collect_done(struct pt_sender *s)
 			continue;
 		CURL *e = m->easy_handle;
 		CURLcode result = m->data.result;
-		struct slot *sl = NULL;
-		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&sl);
+		char *priv = NULL;
+		curl_easy_getinfo(e, CURLINFO_PRIVATE, &priv);
+		struct slot *sl = (struct slot *)(void *)priv;
 		curl_multi_remove_handle(s->multi, e);
 		if (sl == NULL || sl->job == NULL)
 			continue;
@@ -730,7 +709,7 @@ static void collect_done(struct pt_sender *s)
 }
 
 /* How many rows channel c can take now. */
-static int channel_want(struct pt_sender *s, const struct chan_rt *c, int free_jobs)
+static int channel_want(const struct chan_rt *c, int free_jobs)
 {
 	int want;
 	if (c->interval_us == 0) {
@@ -742,7 +721,6 @@ static int channel_want(struct pt_sender *s, const struct chan_rt *c, int free_j
 		int target = (int)per + 1;
 		want = c->pending <= target / 2 ? target - c->pending : 0;
 	}
-	(void)s;
 	if (want > free_jobs)
 		want = free_jobs;
 	return want > 0 ? want : 0;
@@ -828,13 +806,14 @@ static int run_round(struct pt_sender *s, int final)
 		struct chan_rt *c = &s->ch[i];
 		if (c->next_scan_ms > now_mono)
 			continue;
-		int want = channel_want(s, c, free_jobs);
+		int want = channel_want(c, free_jobs);
 		if (want > CLAIM_MAX - rc.nclaim)
 			want = CLAIM_MAX - rc.nclaim;
 		if (want == 0)
 			continue; /* busy: scanned again once it has room */
 		int got = scan_channel(s, i, want, &next_free);
 		free_jobs -= got;
+		c->short_scan = got < want;
 		for (int k = 0; k < JOB_MAX && got > 0; k++) {
 			if (s->jobs[k].state == JOB_SCANNED && s->jobs[k].ch == i &&
 			    !s->jobs[k].claimed) {
@@ -845,10 +824,16 @@ static int run_round(struct pt_sender *s, int final)
 		}
 		/* a full scan: more may be due, scan again when there is room; a
 		 * short one: when the earliest queued row is due (after the claim) */
-		c->short_scan = got < want;
 		c->next_scan_ms = now_mono;
 	}
 	int st = PT_OK;
+	int64_t oldest = now_mono;
+	for (int i = 0; i < rc.nfin; i++)
+		if (fin[i]->done_ms < oldest)
+			oldest = fin[i]->done_ms;
+	/* a few results and nothing to claim: let them gather (fewer commits) */
+	if (!final && rc.nclaim == 0 && rc.nfin < FIN_BATCH && now_mono - oldest < FIN_DELAY_MS)
+		rc.nfin = 0;
 	if (rc.nfin > 0 || rc.nclaim > 0) {
 		rc.now = pt_now_ms();
 		st = pt_store_exec(s->st, round_tx, &rc);
@@ -918,10 +903,16 @@ static int poll_timeout_ms(struct pt_sender *s, int64_t start_wait_us)
 {
 	int64_t t = IDLE_MAX_MS;
 	int free_jobs = 0;
+	int64_t now = mono_ms();
 	for (int i = 0; i < JOB_MAX; i++) {
-		if (s->jobs[i].state == JOB_DONE)
-			return 0; /* a result to record */
-		if (s->jobs[i].state == JOB_FREE)
+		const struct job *j = &s->jobs[i];
+		if (j->state == JOB_DONE) {
+			/* a result to record, at most FIN_DELAY_MS from now */
+			int64_t w = j->done_ms + FIN_DELAY_MS - now;
+			if (w < t)
+				t = w > 0 ? w : 0;
+		}
+		if (j->state == JOB_FREE)
 			free_jobs++;
 	}
 	if (start_wait_us >= 0 && s->running < MAX_INFLIGHT) {
@@ -929,10 +920,9 @@ static int poll_timeout_ms(struct pt_sender *s, int64_t start_wait_us)
 		if (w < t)
 			t = w;
 	}
-	int64_t now = mono_ms();
 	for (int i = 0; i < s->nch; i++) {
 		const struct chan_rt *c = &s->ch[i];
-		if (channel_want(s, c, free_jobs) == 0)
+		if (channel_want(c, free_jobs) == 0)
 			continue; /* busy: its own transfers wake us */
 		int64_t w = c->next_scan_ms > now ? c->next_scan_ms - now : 0;
 		if (w < t)
@@ -973,6 +963,7 @@ static void *sender_main(void *arg)
 		run_round(s, 0);
 		int64_t wait_us = start_due(s);
 		curl_multi_perform(s->multi, &still);
+		collect_done(s); /* transfers that finished in that perform: no socket event left */
 		if (atomic_load(&s->stop))
 			break;
 		int t = poll_timeout_ms(s, wait_us);

@@ -116,17 +116,6 @@ void pt_sender_stop(struct pt_sender *s);
  * (jitter in [-1, 1]). Zero option fields take the defaults. */
 int64_t pt_sender_backoff_ms(const struct pt_sender_opts *o, int attempts, double jitter);
 
-/* A token bucket for a channel's send rate (exposed for tests). */
-struct pt_sender_rate {
-	double rate;   /* tokens per second; 0 = unlimited */
-	double burst;  /* capacity (at least 1) */
-	double tokens;
-	int64_t last_ms;
-};
-void pt_sender_rate_init(struct pt_sender_rate *r, double rate_per_s, double burst, int64_t now_ms);
-/* Take one token at now_ms (a monotonic clock): 0 when taken, else the
- * milliseconds until one is available (nothing taken). */
-int64_t pt_sender_rate_take(struct pt_sender_rate *r, int64_t now_ms);
 
 /* Copy a provider's error text into out (cap bytes, always terminated) fit for a
  * log line: quotes and control characters become ', and any number written

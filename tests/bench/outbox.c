@@ -328,6 +328,11 @@ int main(void)
 	       rss[0], rss[1], rss[2], rss[3]);
 	printf("%-34s %12.1f msgs/s  (limit %d, %+.2f %% over %d s)\n", "rate-limited", achieved,
 	       rate, dev, secs);
+	struct pt_store_stats ss;
+	pt_store_stats(st, &ss);
+	printf("%-34s %llu commits, %llu fdatasyncs, %.2f ms each on average\n", "store",
+	       (unsigned long long)ss.batches, (unsigned long long)ss.syncs,
+	       ss.syncs ? (double)ss.sync_us / (double)ss.syncs / 1000.0 : 0.0);
 	printf("correctness: %s\n", broken ? "BROKEN" : "every message requested exactly once: OK");
 
 	sqlite3_close(rdb);

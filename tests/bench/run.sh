@@ -209,3 +209,4 @@ for m in $MODES; do
 	echo "durability, $m: $indb tickets in the database >= $acked acknowledged: OK"
 done
 echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection)"
+CC="$CC" sh tests/bench/outbox.sh || die "outbox benchmark"

@@ -211,32 +211,10 @@ PT_TEST(test_reports)
 	PT_CHECK_INT(report("report-sms", 0, NULL, PT_DLR_SENT, NULL), PT_EINVAL);
 }
 
-/* ---- token bucket and back-off ---- */
+/* ---- back-off ---- */
 
 PT_TEST(test_bucket_backoff)
 {
-	struct pt_sender_rate r;
-	pt_sender_rate_init(&r, 10.0, 1.0, 1000);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 1000), 0);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 1000), 100);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 1050), 50);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 1100), 0);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 1100), 100);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 5000), 0); /* an idle while refills only to burst */
-	PT_CHECK(pt_sender_rate_take(&r, 5000) > 0);
-
-	pt_sender_rate_init(&r, 2.0, 3.0, 0);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 0);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 0);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 0);
-	PT_CHECK_INT(pt_sender_rate_take(&r, 0), 500);
-
-	pt_sender_rate_init(&r, 0, 1.0, 0);
-	int unlimited = 1;
-	for (int i = 0; i < 1000; i++)
-		if (pt_sender_rate_take(&r, 0) != 0)
-			unlimited = 0;
-	PT_CHECK(unlimited);
 
 	struct pt_sender_opts o = { .base_backoff_ms = 100, .max_backoff_ms = 1000 };
 	PT_CHECK_INT(pt_sender_backoff_ms(&o, 1, 0), 100);
