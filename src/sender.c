@@ -64,6 +64,7 @@
 #include "pintu/outbox.h"
 
 #include <curl/curl.h>
+#include <math.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
