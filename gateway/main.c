@@ -368,12 +368,14 @@ static int read_schema_version(sqlite3 *db, int *v)
 	return rc;
 }
 
-/* A read-only connection to the database, for tickets list/show. Deliberately
- * not pt_store_open: that may change the journal mode or migrate, and
- * pt_store_close checkpoints (TRUNCATE), which takes the write lock and can
- * stall a running server's writer. A plain reader on the WAL file never blocks
- * it. The caller closes with sqlite3_close. */
-static sqlite3 *open_db_for_reading(const struct opts *o)
+/* A connection to an existing database for the CLI's commands, read-only or
+ * (writable) read-write. Deliberately not pt_store_open: that may change the
+ * journal mode or migrate, and pt_store_close checkpoints (TRUNCATE), which
+ * takes the write lock and can stall a running server's writer. It never
+ * creates the file; a writer refuses any other schema version than this
+ * binary's, waits up to 5 s for the server's writer and does not checkpoint on
+ * close. The caller closes it with sqlite3_close. */
+static sqlite3 *open_db(const struct opts *o, int writable)
 {
 	char db[512];
 	if (o->db) {
@@ -390,16 +392,19 @@ static sqlite3 *open_db_for_reading(const struct opts *o)
 			db);
 		return NULL;
 	}
-	sqlite3 *r = NULL;
+	sqlite3 *h = NULL;
 	int v = 0;
-	if (sqlite3_open_v2(db, &r, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
-		fprintf(stderr, "pintu: cannot open %s for reading: %s\n", db,
-			r ? sqlite3_errmsg(r) : "out of memory");
+	if (sqlite3_open_v2(db, &h, writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		fprintf(stderr, "pintu: cannot open %s for %s: %s\n", db,
+			writable ? "writing" : "reading", h ? sqlite3_errmsg(h) : "out of memory");
 		goto fail;
 	}
-	sqlite3_busy_timeout(r, 2000);
-	if (read_schema_version(r, &v) < 0) {
-		fprintf(stderr, "pintu: cannot read %s: %s\n", db, sqlite3_errmsg(r));
+	sqlite3_busy_timeout(h, writable ? 5000 : 2000);
+	if (writable)
+		sqlite3_db_config(h, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (read_schema_version(h, &v) < 0) {
+		fprintf(stderr, "pintu: cannot read %s: %s\n", db, sqlite3_errmsg(h));
 		goto fail;
 	}
 	if (v == 0) {
@@ -413,9 +418,16 @@ static sqlite3 *open_db_for_reading(const struct opts *o)
 			v, PT_STORE_SCHEMA_VERSION);
 		goto fail;
 	}
-	return r;
+	if (writable && v != PT_STORE_SCHEMA_VERSION) {
+		fprintf(stderr,
+			"pintu: database schema version %d, this pintu writes version %d; run the "
+			"matching 'pintu serve' first\n",
+			v, PT_STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	return h;
 fail:
-	sqlite3_close(r);
+	sqlite3_close(h);
 	return NULL;
 }
 
@@ -489,7 +501,6 @@ static void print_ticket_text(sqlite3 *db, const struct pt_ticket *t)
 	cJSON_Delete(o);
 }
 
-static sqlite3 *open_db_for_writing(const struct opts *o);
 
 struct set_status {
 	const struct pt_config *cfg;
@@ -569,7 +580,7 @@ static int cmd_set_status(struct opts *o)
 	if (!(dialogs = load_dialogs(cfg->dialogs, sizeof(cfg->dialogs))))
 		goto out;
 	ss.dialogs = dialogs;
-	if (!(db = open_db_for_writing(o)))
+	if (!(db = open_db(o, 1)))
 		goto out;
 	/* One durable transaction: the state, its event and the notification. */
 	sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
@@ -642,7 +653,7 @@ static int cmd_tickets(int argc, char **argv)
 		fprintf(stderr, "pintu: unknown state \"%s\"\n", o.status);
 		return 2;
 	}
-	sqlite3 *db = open_db_for_reading(&o);
+	sqlite3 *db = open_db(&o, 0);
 	if (!db)
 		return 1;
 	int ret = 0;
@@ -755,56 +766,6 @@ static int print_outbox_row(const struct pt_outbox_row *r, void *arg)
 	return 0;
 }
 
-/* A read-write connection for 'outbox retry': never creates the file, never
- * migrates (refuses other schema versions), waits up to 5 s for the server's
- * writer, and does not checkpoint on close. The caller closes it. */
-static sqlite3 *open_db_for_writing(const struct opts *o)
-{
-	char db[512];
-	if (o->db) {
-		pt_strlcpy(db, o->db, sizeof(db));
-	} else {
-		struct pt_config *c = load_config(o);
-		if (!c)
-			return NULL;
-		pt_strlcpy(db, c->db, sizeof(db));
-		pt_config_free(c);
-	}
-	if (access(db, F_OK) != 0) {
-		fprintf(stderr, "pintu: no database at %s (start 'pintu serve' first, or pass --db)\n",
-			db);
-		return NULL;
-	}
-	sqlite3 *w = NULL;
-	int v = 0;
-	if (sqlite3_open_v2(db, &w, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-		fprintf(stderr, "pintu: cannot open %s for writing: %s\n", db,
-			w ? sqlite3_errmsg(w) : "out of memory");
-		goto fail;
-	}
-	sqlite3_busy_timeout(w, 5000);
-	sqlite3_db_config(w, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if (read_schema_version(w, &v) < 0) {
-		fprintf(stderr, "pintu: cannot read %s: %s\n", db, sqlite3_errmsg(w));
-		goto fail;
-	}
-	if (v == 0) {
-		fprintf(stderr, "pintu: %s is not a Pintu database (or empty)\n", db);
-		goto fail;
-	}
-	if (v != PT_STORE_SCHEMA_VERSION) {
-		fprintf(stderr,
-			"pintu: database schema version %d, this pintu writes version %d; run the "
-			"matching 'pintu serve' first\n",
-			v, PT_STORE_SCHEMA_VERSION);
-		goto fail;
-	}
-	return w;
-fail:
-	sqlite3_close(w);
-	return NULL;
-}
-
 static int outbox_retry(const struct opts *o)
 {
 	char *end = NULL;
@@ -814,7 +775,7 @@ static int outbox_retry(const struct opts *o)
 		fprintf(stderr, "pintu outbox retry: \"%s\" is not a message id\n", o->args[0]);
 		return 2;
 	}
-	sqlite3 *db = open_db_for_writing(o);
+	sqlite3 *db = open_db(o, 1);
 	if (!db)
 		return 1;
 	char status[16];
@@ -869,7 +830,7 @@ static int cmd_outbox(int argc, char **argv)
 		fputs(")\n", stderr);
 		return 2;
 	}
-	sqlite3 *db = open_db_for_reading(&o);
+	sqlite3 *db = open_db(&o, 0);
 	if (!db)
 		return 1;
 	int ret = 0;
