@@ -310,6 +310,7 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "pintu: %s\n", err);
 		goto out;
 	}
+	pt_http_set_sender(http, sender);
 	char host[128];
 	pt_strlcpy(host, cfg->listen, sizeof(host));
 	char *colon = strrchr(host, ':');

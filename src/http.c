@@ -47,6 +47,7 @@ struct pt_http {
 	_Atomic uint64_t webhooks;
 	_Atomic int inflight; /* webhooks handed to the inbox and not yet completed */
 	_Atomic int stopping; /* set by pt_http_stop: answer 503 instead of suspending */
+	struct pt_sender *sender; /* for per-channel send counts in /metrics (may be NULL) */
 };
 
 struct req {
@@ -218,9 +219,56 @@ static enum MHD_Result page_index(struct MHD_Connection *conn, struct pt_http *h
 	return send_text(conn, h, 200, "text/plain; charset=utf-8", buf, off);
 }
 
+/* Per channel: inbound messages, dialog steps, delivery reports, send
+ * outcomes and the queue depth (read from the database). */
+static size_t channel_metrics(struct pt_http *h, char *buf, size_t cap, size_t off)
+{
+	const struct pt_config *c = h->cfg;
+	uint64_t *queued = calloc((size_t)(c->nchannels > 0 ? c->nchannels : 1), sizeof(*queued));
+	sqlite3 *rd = queued ? pt_store_open_reader(h->st) : NULL;
+	sqlite3_stmt *q = NULL;
+	if (rd && sqlite3_prepare_v2(rd,
+				     "SELECT channel, count(*) FROM messages WHERE direction = 'out' "
+				     "AND status = 'queued' GROUP BY channel",
+				     -1, &q, NULL) == SQLITE_OK) {
+		while (sqlite3_step(q) == SQLITE_ROW) {
+			const char *name = (const char *)sqlite3_column_text(q, 0);
+			for (int i = 0; name && i < c->nchannels; i++)
+				if (strcmp(c->channels[i].name, name) == 0)
+					queued[i] = (uint64_t)sqlite3_column_int64(q, 1);
+		}
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(rd);
+	for (int i = 0; i < c->nchannels && off < cap; i++) {
+		const struct pt_channel *ch = &c->channels[i];
+		struct pt_inbox_channel_stats is;
+		struct pt_sender_stats ss;
+		pt_inbox_channel_stats(h->inbox, ch, &is);
+		pt_sender_channel_stats(h->sender, ch->name, &ss);
+		off += (size_t)snprintf(
+			buf + off, cap - off,
+			"pintu_channel_inbound_total{channel=\"%s\"} %llu\n"
+			"pintu_channel_dialog_steps_total{channel=\"%s\"} %llu\n"
+			"pintu_channel_delivery_reports_total{channel=\"%s\"} %llu\n"
+			"pintu_channel_sends_total{channel=\"%s\",result=\"sent\"} %llu\n"
+			"pintu_channel_sends_total{channel=\"%s\",result=\"retry\"} %llu\n"
+			"pintu_channel_sends_total{channel=\"%s\",result=\"failed\"} %llu\n"
+			"pintu_channel_sends_total{channel=\"%s\",result=\"dead\"} %llu\n"
+			"pintu_channel_queue_depth{channel=\"%s\"} %llu\n",
+			ch->name, (unsigned long long)is.inbound, ch->name, (unsigned long long)is.steps,
+			ch->name, (unsigned long long)is.reports, ch->name, (unsigned long long)ss.sent,
+			ch->name, (unsigned long long)ss.retried, ch->name,
+			(unsigned long long)ss.failed, ch->name, (unsigned long long)ss.dead, ch->name,
+			(unsigned long long)(queued ? queued[i] : 0));
+	}
+	free(queued);
+	return off;
+}
+
 static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http *h)
 {
-	char buf[4096];
+	char buf[32768];
 	struct pt_inbox_stats is;
 	struct pt_store_stats ss;
 	pt_inbox_stats(h->inbox, &is);
@@ -244,6 +292,7 @@ static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http 
 		(unsigned long long)is.attached, (unsigned long long)ss.jobs,
 		(unsigned long long)ss.batches, (unsigned long long)ss.commit_failures,
 		(unsigned long long)ss.syncs, (double)ss.sync_us / 1e6);
+	off = channel_metrics(h, buf, sizeof(buf), off);
 	if (off >= sizeof(buf))
 		off = sizeof(buf) - 1;
 	return send_text(conn, h, 200, "text/plain; version=0.0.4", buf, off);
@@ -608,6 +657,11 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	h->port = di ? di->port : 0;
 	return h;
+}
+
+void pt_http_set_sender(struct pt_http *h, struct pt_sender *s)
+{
+	h->sender = s;
 }
 
 unsigned pt_http_port(const struct pt_http *h)

@@ -61,6 +61,7 @@
 #include "pintu/inbox.h"
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +105,7 @@ struct pt_inbox {
 	/* Rate limit table: same thread and rules as the contact cache. */
 	int rate_limit;
 	_Atomic uint64_t rate_limited, attached;
+	struct chan_counts *per_chan; /* one per configured channel, for /metrics */
 	struct rate_entry *rate[RATE_BUCKETS];
 	size_t nrate;
 	int64_t rate_swept_ms;
@@ -112,6 +114,10 @@ struct pt_inbox {
 		int added, pos;
 		int64_t old_time, old_last, old_notice;
 	} rate_undo;
+};
+
+struct chan_counts {
+	_Atomic uint64_t inbound, steps, reports;
 };
 
 struct rate_entry {
@@ -143,6 +149,8 @@ struct step {
 };
 
 static void stmts_clear(struct pt_inbox *in);
+struct chan_counts;
+static struct chan_counts *chan_counts(struct pt_inbox *in, const struct pt_channel *ch);
 static void contacts_clear(struct pt_inbox *in);
 static void rate_clear(struct pt_inbox *in);
 static void on_rollback(void *ctx);
@@ -157,6 +165,11 @@ struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
 	in->cfg = cfg;
 	in->dialogs = dialogs;
 	in->rate_limit = PT_INBOX_RATE_DEFAULT;
+	in->per_chan = calloc((size_t)(cfg->nchannels > 0 ? cfg->nchannels : 1), sizeof(*in->per_chan));
+	if (!in->per_chan) {
+		free(in);
+		return NULL;
+	}
 	pt_store_on_rollback(st, on_rollback, in);
 	return in;
 }
@@ -169,6 +182,7 @@ void pt_inbox_free(struct pt_inbox *in)
 	stmts_clear(in);
 	contacts_clear(in);
 	rate_clear(in);
+	free(in->per_chan);
 	free(in);
 }
 
@@ -873,6 +887,9 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		goto out;
 	}
 	atomic_fetch_add(&in->steps, 1);
+	struct chan_counts *sc = chan_counts(in, ch);
+	if (sc)
+		atomic_fetch_add(&sc->steps, 1);
 	sp->s.updated_ms = now;
 	if ((rc = session_save(in, db, contact_id, ch->name, ussd ? m->session_id : NULL,
 			       ussd ? m->text : NULL, sp)) < 0)
@@ -908,6 +925,9 @@ static int job_run(sqlite3 *db, void *arg)
 	in->job_added = NULL;
 	in->rate_undo.e = NULL;
 	atomic_fetch_add(&in->messages, 1);
+	struct chan_counts *cc = chan_counts(in, r->chan);
+	if (cc)
+		atomic_fetch_add(r->msg.type == PT_MSG_DLR ? &cc->reports : &cc->inbound, 1);
 	switch (r->msg.type) {
 	case PT_MSG_DLR:
 		/* A report we cannot use (unknown status, unknown message) is still
@@ -1011,4 +1031,20 @@ int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r)
 	job_done(r, rc);
 	r->done = done;
 	return r->rc;
+}
+
+/* The counters of one channel (index into the configuration's channels). */
+static struct chan_counts *chan_counts(struct pt_inbox *in, const struct pt_channel *ch)
+{
+	ptrdiff_t i = ch - in->cfg->channels;
+	return i >= 0 && i < in->cfg->nchannels ? &in->per_chan[i] : NULL;
+}
+
+void pt_inbox_channel_stats(struct pt_inbox *in, const struct pt_channel *ch,
+			    struct pt_inbox_channel_stats *out)
+{
+	struct chan_counts *c = chan_counts(in, ch);
+	out->inbound = c ? atomic_load(&c->inbound) : 0;
+	out->steps = c ? atomic_load(&c->steps) : 0;
+	out->reports = c ? atomic_load(&c->reports) : 0;
 }

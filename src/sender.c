@@ -137,6 +137,7 @@ struct slot {
 
 struct chan_rt {
 	const struct pt_sender_channel *c;
+	_Atomic uint64_t sent, failed, retried, dead; /* for /metrics */
 	int64_t interval_us; /* 0 = unlimited */
 	int64_t tat_us;      /* the pacer's next start time */
 	int64_t next_scan_ms; /* mono ms; 0 = now */
@@ -561,6 +562,14 @@ static void job_outcome(struct pt_sender *s, struct job *j, int result)
 	j->fin.id = j->id;
 	j->fin.now = now;
 	j->fin.error = j->err[0] ? j->err : NULL;
+	if (result == PT_SEND_OK)
+		atomic_fetch_add(&c->sent, 1);
+	else if (result == PT_SEND_FAIL)
+		atomic_fetch_add(&c->failed, 1);
+	else if (j->attempts >= s->o.max_attempts)
+		atomic_fetch_add(&c->dead, 1);
+	else
+		atomic_fetch_add(&c->retried, 1);
 	if (result == PT_SEND_OK) {
 		j->fin.status = "sent";
 		j->fin.provider_id = j->pid;
@@ -1101,4 +1110,20 @@ void pt_sender_stop(struct pt_sender *s)
 	pthread_join(s->thread, NULL);
 	sender_free(s);
 	pt_log(PT_LOG_INFO, "sender_stopped", "ok=1");
+}
+
+int pt_sender_channel_stats(struct pt_sender *s, const char *channel, struct pt_sender_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (int i = 0; s && i < s->nch; i++) {
+		struct chan_rt *c = &s->ch[i];
+		if (strcmp(c->c->name, channel) != 0)
+			continue;
+		out->sent = atomic_load(&c->sent);
+		out->failed = atomic_load(&c->failed);
+		out->retried = atomic_load(&c->retried);
+		out->dead = atomic_load(&c->dead);
+		return PT_OK;
+	}
+	return PT_ENOTFOUND;
 }

@@ -22,6 +22,8 @@ struct pt_http;
  * one). NULL on failure with the reason in err. */
 struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbox,
 			      struct pt_store *st, char *err, size_t errlen);
+/* The sender whose per-channel counts /metrics shows (may stay unset). */
+void pt_http_set_sender(struct pt_http *h, struct pt_sender *s);
 /* The port actually bound. */
 unsigned pt_http_port(const struct pt_http *h);
 /* Stop accepting, finish in-flight requests, free. */

@@ -65,4 +65,11 @@ struct pt_inbox_stats {
 };
 void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *out);
 
+/* Per channel: inbound messages, dialog steps, delivery reports. */
+struct pt_inbox_channel_stats {
+	uint64_t inbound, steps, reports;
+};
+void pt_inbox_channel_stats(struct pt_inbox *in, const struct pt_channel *ch,
+			    struct pt_inbox_channel_stats *out);
+
 #endif

@@ -111,6 +111,13 @@ void pt_sender_wake(struct pt_sender *s);
  * again) and free s. Call before pt_store_close(). */
 void pt_sender_stop(struct pt_sender *s);
 
+/* Outcomes of send attempts on one channel since start (for /metrics). */
+struct pt_sender_stats {
+	uint64_t sent, failed, retried, dead;
+};
+/* PT_ENOTFOUND when the sender has no such channel (out is then zero). */
+int pt_sender_channel_stats(struct pt_sender *s, const char *channel, struct pt_sender_stats *out);
+
 /* Retry delay after the given number of attempts (1 = the first failed):
  * base * 2^(attempts-1) capped at max, then scaled by 1 + 0.2 * jitter
  * (jitter in [-1, 1]). Zero option fields take the defaults. */

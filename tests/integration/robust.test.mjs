@@ -232,3 +232,22 @@ test('kannel: a delivery report with an unknown type or a foreign id is acknowle
 	const r2 = await h.request('GET', `/webhooks/kannel/status?id=${out.id}&type=32`);
 	eq(r2.status, 200, 'unknown report type acknowledged (no retry loop)');
 });
+
+test('metrics: per-channel inbound, dialog steps, sends and queue depth', async (t) => {
+	const mock = await t.mock();
+	const h = await t.server({ atBase: mock.url });
+	const { ussd, screens } = await ussdComplaint(h);
+	await mock.waitFor(ussd.phone, 1);
+	let m = '';
+	for (let i = 0; i < 50; i++) {
+		m = (await h.request('GET', '/metrics')).text;
+		if (/pintu_channel_sends_total\{channel="at-sms",result="sent"\} [1-9]/.test(m)) break;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	const val = (re) => Number((m.match(re) || [])[1]);
+	eq(val(/pintu_channel_inbound_total\{channel="at-ussd"\} (\d+)/), screens.length, 'one inbound per USSD round');
+	eq(val(/pintu_channel_dialog_steps_total\{channel="at-ussd"\} (\d+)/), screens.length, 'one step per round');
+	eq(val(/pintu_channel_sends_total\{channel="at-sms",result="sent"\} (\d+)/), 1, 'the SMS confirmation sent');
+	eq(val(/pintu_channel_queue_depth\{channel="at-sms"\} (\d+)/), 0, 'nothing left queued');
+	eq(val(/pintu_channel_inbound_total\{channel="kannel"\} (\d+)/), 0, 'other channels untouched');
+});
