@@ -392,6 +392,68 @@ void pt_actions_env(struct pt_dialog_env *env, struct pt_actions_ctx *ctx)
 	env->var = var_cb;
 }
 
+/* WhatsApp accepts free-form messages only within 24 hours of the resident's
+ * last message (their session on that channel was last touched then). */
+#define CHAT_WINDOW_MS (24LL * 3600 * 1000)
+
+static int outside_window(sqlite3 *db, const struct pt_channel *ch, const char *phone, int64_t now)
+{
+	if (strcmp(ch->adapter->type, "whatsapp") != 0)
+		return 0;
+	sqlite3_stmt *q = pt_store_stmt(db, "SELECT s.updated_ms FROM sessions s JOIN contacts c "
+					    "ON c.id = s.contact_id WHERE c.phone = ?1 AND s.channel = ?2");
+	if (!q)
+		return 1;
+	sqlite3_bind_text(q, 1, phone, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, ch->name, -1, SQLITE_STATIC);
+	int64_t last = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+	sqlite3_reset(q);
+	return now - last >= CHAT_WINDOW_MS;
+}
+
+/* A WhatsApp message the provider refused because the 24-hour window had
+ * closed (error 131047, reported after the send was accepted): queue the same
+ * text on the channel's SMS fallback. PT_ENOTFOUND when there is none. */
+int pt_actions_chat_fallback(const struct pt_config *cfg, sqlite3 *db, const char *channel,
+			     const char *provider_id)
+{
+	const struct pt_channel *ch = pt_config_channel(cfg, channel);
+	const struct pt_channel *sms =
+		ch && ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
+	if (!sms)
+		return PT_ENOTFOUND;
+	sqlite3_stmt *q = pt_store_stmt(db, "SELECT contact_id, peer, body, ticket_id, id FROM messages "
+					    "WHERE channel = ?1 AND direction = 'out' AND provider_id = ?2");
+	if (!q)
+		return PT_EDB;
+	sqlite3_bind_text(q, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, provider_id, -1, SQLITE_STATIC);
+	int rc = PT_ENOTFOUND;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		char peer[PT_PHONE_MAX], body[PT_REPLY_MAX];
+		pt_strlcpy(peer, (const char *)sqlite3_column_text(q, 1), sizeof(peer));
+		const char *b = (const char *)sqlite3_column_text(q, 2);
+		size_t n = pt_gsm7_fold(b ? b : "", b ? strlen(b) : 0, body, sizeof(body));
+		(void)n;
+		struct pt_outbox_item it = {
+			.channel = sms->name,
+			.contact_id = sqlite3_column_int64(q, 0),
+			.to = peer,
+			.text = body,
+			.in_reply_to = 0,
+			.ticket_id = sqlite3_column_int64(q, 3),
+		};
+		sqlite3_reset(q);
+		rc = pt_outbox_enqueue(db, &it, NULL);
+		if (rc == PT_OK)
+			pt_log(PT_LOG_INFO, "chat_window_fallback", "channel=%s fallback=%s", channel,
+			       sms->name);
+		return rc;
+	}
+	sqlite3_reset(q);
+	return rc;
+}
+
 /* The label a resident reads for a state, with the detail staff recorded:
  * "Dirujuk ke <note>", "Selesai: <note>", "Tidak dapat diproses: <note>". */
 static void notify_label(const char *state, const char *lang, const char *note, char *out,
@@ -415,6 +477,8 @@ int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dial
 	const struct pt_channel *ch = pt_config_channel(cfg, t->channel);
 	if (ch && ch->adapter->kind == PT_CHAN_USSD) /* a USSD caller gets an SMS */
 		ch = ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
+	else if (ch && ch->sms_channel[0] && outside_window(db, ch, t->phone, pt_now_ms()))
+		ch = pt_config_channel(cfg, ch->sms_channel); /* WhatsApp: past 24 h, by SMS */
 	if (!ch || !ch->adapter->build_send) {
 		pt_log(PT_LOG_WARN, "notify_no_channel", "ticket_channel=%s", t->channel);
 		return PT_ENOTFOUND;

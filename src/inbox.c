@@ -939,6 +939,15 @@ static int job_run(sqlite3 *db, void *arg)
 		}
 		rc = pt_outbox_report(db, r->chan->name, r->msg.out_id, r->msg.provider_id, r->msg.dlr,
 				      r->msg.dlr_reason);
+		/* WhatsApp's 24-hour window had closed: send the text by SMS. */
+		if (rc == PT_OK && r->msg.dlr == PT_DLR_FAILED && r->msg.provider_id[0] &&
+		    strncmp(r->msg.dlr_reason, "131047", 6) == 0) {
+			int frc = pt_actions_chat_fallback(in->cfg, db, r->chan->name, r->msg.provider_id);
+			if (frc == PT_OK)
+				r->queued++;
+			else if (frc != PT_ENOTFOUND)
+				rc = frc;
+		}
 		if (rc == PT_ENOTFOUND || rc == PT_EINVAL) {
 			pt_log(PT_LOG_WARN, "dlr_unknown", "channel=%s", r->chan->name);
 			rc = PT_OK;

@@ -38,4 +38,10 @@ struct pt_ticket;
 int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs, sqlite3 *db,
 		      const struct pt_ticket *t, const char *note, int64_t *out_id);
 
+/* A WhatsApp message refused because its 24-hour window had closed (error
+ * 131047 in a later status): queue its text on the channel's sms_channel.
+ * PT_ENOTFOUND when there is no fallback or no such message. */
+int pt_actions_chat_fallback(const struct pt_config *cfg, sqlite3 *db, const char *channel,
+			     const char *provider_id);
+
 #endif

@@ -4,7 +4,7 @@
 
 import crypto from 'node:crypto';
 import { createServer } from 'node:http';
-import { test, assert, eq, match, testConfig, sql, phone, uid, waitUntil } from './lib.mjs';
+import { test, assert, eq, match, testConfig, sql, phone, uid, waitUntil, cli, AtSms, smsComplaint, digits } from './lib.mjs';
 
 const TWILIO_TOKEN = 'twilio-test-token';
 const TG_SECRET = 'tg-secret-token_1';
@@ -159,6 +159,55 @@ test('whatsapp: verification handshake, signed batch POST, interactive list repl
 		const two = await post([text('MENU'), text('MENU')]);
 		eq(two.status, 200, 'batch of two');
 		eq(sql(h.db, `select count(*) as n from messages where channel = 'wa' and direction = 'in'`)[0].n, 4, 'four inbound rows');
+	} finally {
+		await g.close();
+	}
+});
+
+test('whatsapp: past the 24-hour window a notification goes by SMS, and a 131047 failure falls back to SMS', async (t) => {
+	const g = await startMockGraph();
+	const mock = await t.mock();
+	try {
+		const channels = [{
+			name: 'wa', type: 'whatsapp', verify_token: 'verify-me', app_secret: WA_SECRET, access_token: 'EAAtoken',
+			phone_number_id: '1234567890', api_base: g.url, sms_channel: 'at-sms',
+		}];
+		const h = await t.server({ config: testConfig({ atBase: mock.url, extraChannels: channels }) });
+		// a ticket filed by SMS, then recorded as a WhatsApp ticket of the same resident
+		const c = new AtSms(h, mock);
+		const { number } = await smsComplaint(c);
+		sql(h.db, `update tickets set channel = 'wa' where number = '${digits(number)}'`);
+		const before = mock.to(c.phone).length;
+		// no WhatsApp conversation yet: outside the window, so by SMS
+		let r = cli(['tickets', 'set-status', number, 'registered', '--db', h.db, '--config', h.cfgPath]);
+		eq(r.code, 0, `set-status: ${r.stderr}`);
+		const sms = await mock.waitFor(c.phone, before + 1);
+		match(sms.at(-1).message, new RegExp(`Pengaduan ${number}: Terdaftar`), 'notification by SMS');
+		eq(g.sent.length, 0, 'nothing to WhatsApp');
+		// the resident writes on WhatsApp: inside the window now
+		const wa = c.phone.replace('+', '');
+		const post = (value) => {
+			const body = JSON.stringify({ object: 'whatsapp_business_account', entry: [{ id: '1', changes: [{ field: 'messages', value: {
+				messaging_product: 'whatsapp', metadata: { display_phone_number: '6281100000000', phone_number_id: '1234567890' }, ...value } }] }] });
+			const sig = 'sha256=' + crypto.createHmac('sha256', WA_SECRET).update(body).digest('hex');
+			return h.request('POST', '/webhooks/wa', body, { 'content-type': 'application/json', 'x-hub-signature-256': sig });
+		};
+		eq((await post({ messages: [{ from: wa, id: uid('wamid.'), timestamp: '1795017600', type: 'text', text: { body: 'MENU' } }] })).status, 200, 'WhatsApp message');
+		await waitUntil(() => g.sent[0], 10000, 'the WhatsApp menu');
+		r = cli(['tickets', 'set-status', number, 'in_review', '--db', h.db, '--config', h.cfgPath]);
+		eq(r.code, 0, `set-status: ${r.stderr}`);
+		const note = await waitUntil(() => g.sent.find((x) => JSON.stringify(x.body).includes('Sedang ditelaah')), 10000, 'notification on WhatsApp');
+		const wamid = `wamid.out${g.sent.indexOf(note) + 1}`;
+		// Meta's status comes after our send was recorded (a report for an id not yet
+		// recorded is acknowledged and dropped: see the closing notes)
+		await waitUntil(() => sql(h.db, `select 1 as x from messages where provider_id = '${wamid}'`).length > 0, 5000, 'the send recorded');
+		// Meta reports later that the window had closed after all: the text goes by SMS
+		const n0 = mock.to(c.phone).length;
+		eq((await post({ statuses: [{ id: wamid, recipient_id: wa, status: 'failed', timestamp: '1795017700',
+			errors: [{ code: 131047, title: 'Re-engagement message' }] }] })).status, 200, 'failed status accepted');
+		const again = await mock.waitFor(c.phone, n0 + 1);
+		match(again.at(-1).message, /Sedang ditelaah/, 'the same notification by SMS');
+		eq(sql(h.db, `select status from messages where channel = 'wa' and provider_id = '${wamid}'`)[0].status, 'failed', 'WhatsApp row failed');
 	} finally {
 		await g.close();
 	}
