@@ -106,6 +106,85 @@ static const char *report_target(const char *cur, enum pt_dlr dlr)
 	}
 }
 
+/* A report by the provider's id that came before we recorded the send that
+ * got that id (a fast provider, our results are committed in rounds): keep
+ * it; pt_outbox_apply_early() applies it once the id is recorded. Reports
+ * older than a week that never matched are dropped on the way. */
+static int keep_early(sqlite3 *db, const char *channel, const char *provider_id, enum pt_dlr dlr,
+		      const char *reason)
+{
+	int64_t now = pt_now_ms();
+	sqlite3_stmt *s = pt_store_stmt(db, "DELETE FROM early_reports WHERE created_ms < ?1");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_int64(s, 1, now - 7LL * 86400000);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	s = rc == SQLITE_DONE ? pt_store_stmt(db, "INSERT OR REPLACE INTO early_reports (channel, "
+						  "provider_id, dlr, reason, created_ms) VALUES "
+						  "(?1, ?2, ?3, ?4, ?5)")
+			      : NULL;
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, provider_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, (int)dlr);
+	if (reason && reason[0])
+		sqlite3_bind_text(s, 4, reason, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 5, now);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
+int pt_outbox_apply_early(sqlite3 *db, int64_t row_id, const char *provider_id)
+{
+	char channel[64] = "";
+	sqlite3_stmt *s = pt_store_stmt(db, "SELECT channel FROM messages WHERE id = ?1");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_int64(s, 1, row_id);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		pt_strlcpy(channel, (const char *)sqlite3_column_text(s, 0), sizeof(channel));
+	sqlite3_reset(s);
+	if (!channel[0])
+		return PT_OK;
+	struct early {
+		int dlr;
+		char reason[128];
+	} e[4];
+	int n = 0;
+	s = pt_store_stmt(db, "SELECT dlr, reason FROM early_reports WHERE channel = ?1 AND "
+			      "provider_id = ?2 ORDER BY dlr");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, provider_id, -1, SQLITE_STATIC);
+	while (n < 4 && sqlite3_step(s) == SQLITE_ROW) {
+		e[n].dlr = sqlite3_column_int(s, 0);
+		const unsigned char *r = sqlite3_column_text(s, 1);
+		pt_strlcpy(e[n].reason, r ? (const char *)r : "", sizeof(e[n].reason));
+		n++;
+	}
+	sqlite3_reset(s);
+	for (int i = 0; i < n; i++) {
+		int rc = pt_outbox_report(db, channel, 0, provider_id, (enum pt_dlr)e[i].dlr,
+					  e[i].reason);
+		if (rc < 0)
+			return rc;
+	}
+	if (n == 0)
+		return PT_OK;
+	s = pt_store_stmt(db, "DELETE FROM early_reports WHERE channel = ?1 AND provider_id = ?2");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_text(s, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, provider_id, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
 int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const char *provider_id,
 		     enum pt_dlr dlr, const char *reason)
 {
@@ -142,6 +221,8 @@ int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const cha
 		pt_strlcpy(cur, v ? (const char *)v : "", sizeof(cur));
 	}
 	sqlite3_reset(s);
+	if (rc == SQLITE_DONE && out_id == 0)
+		return keep_early(db, channel, provider_id, dlr, reason);
 	if (rc == SQLITE_DONE)
 		return PT_ENOTFOUND;
 	if (rc != SQLITE_ROW)

@@ -407,6 +407,8 @@ static int finish_row(sqlite3 *db, void *arg)
 		}
 		return PT_EDB;
 	}
+	if (sqlite3_changes(db) == 1 && pid && strcmp(c->status, "sent") == 0)
+		return pt_outbox_apply_early(db, c->id, pid); /* reports that came first */
 	if (sqlite3_changes(db) == 0 && pid) {
 		/* A delivery report (by our id) overtook us: keep its status, add the id. */
 		s = pt_store_stmt(db, "UPDATE OR IGNORE messages SET provider_id = ?2 WHERE id = ?1 "

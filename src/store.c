@@ -143,7 +143,15 @@ static const char *const migrations[] = {
 	"  contact_id INTEGER NOT NULL REFERENCES contacts(id),\n"
 	"  created_ms INTEGER NOT NULL\n"
 	");\n"
-	"CREATE INDEX status_verify_failures_ticket ON status_verify_failures(ticket_id, created_ms);\n",
+	"CREATE INDEX status_verify_failures_ticket ON status_verify_failures(ticket_id, created_ms);\n"
+	"CREATE TABLE early_reports (\n"
+	"  channel TEXT NOT NULL,\n"
+	"  provider_id TEXT NOT NULL,\n"
+	"  dlr INTEGER NOT NULL,\n"
+	"  reason TEXT,\n"
+	"  created_ms INTEGER NOT NULL,\n"
+	"  PRIMARY KEY (channel, provider_id, dlr)\n"
+	") WITHOUT ROWID;\n",
 };
 
 _Static_assert(PT_ARRAY_LEN(migrations) == PT_STORE_SCHEMA_VERSION,

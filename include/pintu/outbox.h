@@ -30,6 +30,10 @@ struct pt_outbox_item {
  * gets its id. Returns PT_OK or PT_EDB. */
 int pt_outbox_enqueue(sqlite3 *db, const struct pt_outbox_item *it, int64_t *id_out);
 
+/* After a send got provider_id (row row_id): apply the reports that arrived
+ * for that id before it was recorded (kept by pt_outbox_report). */
+int pt_outbox_apply_early(sqlite3 *db, int64_t row_id, const char *provider_id);
+
 /* Apply a delivery report (by our row id when out_id != 0, else by the
  * provider's message id on that channel). PT_ENOTFOUND if no such row. */
 int pt_outbox_report(sqlite3 *db, const char *channel, int64_t out_id, const char *provider_id,

@@ -94,7 +94,7 @@ PT_TEST(test_fresh_and_reopen)
 		return;
 	r = pt_store_open_reader(st);
 	PT_CHECK_INT(scalar(r, "PRAGMA user_version"), 1);
-	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"), 6);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"), 7);
 	sqlite3_close(r);
 	pt_store_close(st);
 }
