@@ -72,7 +72,10 @@
 
 #define BATCH_MAX 512
 #define PATH_CAP 4096
-#define CHECKPOINT_FRAMES 1000
+/* WAL frames before a PASSIVE checkpoint (~40 MB). Measured with make bench:
+ * 1,000 frames cost 8 us of checkpointing per dialog step, 10,000 about 3 us;
+ * 20,000 occasionally stalled the WAL fsync long enough for a p99 of 130 ms. */
+#define CHECKPOINT_FRAMES 10000
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema (docs/architecture.md) */
