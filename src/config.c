@@ -337,6 +337,18 @@ int pt_config_addr_allowed(const struct pt_channel *ch, const char *addr)
 	return 0;
 }
 
+/* Sending rate when a channel sets no rate_per_s: the providers' documented
+ * limits (WhatsApp Cloud API about 80 messages/s per number, Telegram about 30
+ * messages/s per bot); 0 (no limit) where the provider or gateway queues. */
+static double default_rate(const char *type)
+{
+	if (strcmp(type, "whatsapp") == 0)
+		return 80;
+	if (strcmp(type, "telegram") == 0)
+		return 30;
+	return 0;
+}
+
 static int parse_channel(struct ctx *c, struct pt_config *cfg, const cJSON *o, int i)
 {
 	char p[64];
@@ -371,7 +383,7 @@ static int parse_channel(struct ctx *c, struct pt_config *cfg, const cJSON *o, i
 		snprintf(tp, sizeof(tp), "%s.type", p);
 		return fail(c, tp, msg + 6);
 	}
-	double rate = 0;
+	double rate = default_rate(type);
 	if ((rc = get_num(c, o, p, "rate_per_s", 0, 100000, &rate)) < 0)
 		return rc;
 	ch->rate_per_s = rate;

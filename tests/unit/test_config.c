@@ -110,10 +110,32 @@ PT_TEST(errors_name_paths)
 		     "channels[0].name: use lower-case");
 }
 
+PT_TEST(default_rates)
+{
+	char buf[2048], err[512] = "";
+	const char *p = strstr(minimal, "\"channels\":[]");
+	snprintf(buf, sizeof(buf), "%.*s\"channels\":[{\"name\":\"tg\",\"type\":\"telegram\","
+		 "\"bot_token\":\"1:a\",\"secret_token\":\"s\"},{\"name\":\"tg2\",\"type\":"
+		 "\"telegram\",\"bot_token\":\"1:a\",\"secret_token\":\"s\",\"rate_per_s\":5},"
+		 "{\"name\":\"k\",\"type\":\"kannel\"}]}",
+		 (int)(p - minimal), minimal);
+	struct pt_config *c = pt_config_parse(buf, strlen(buf), "t.json", err, sizeof(err));
+	if (!c)
+		fprintf(stderr, "  error: %s\n", err);
+	PT_CHECK(c != NULL);
+	if (!c)
+		return;
+	PT_CHECK(pt_config_channel(c, "tg")->rate_per_s == 30);  /* Telegram's documented limit */
+	PT_CHECK(pt_config_channel(c, "tg2")->rate_per_s == 5);  /* configured */
+	PT_CHECK(pt_config_channel(c, "k")->rate_per_s == 0);    /* Kannel queues itself */
+	pt_config_free(c);
+}
+
 int main(void)
 {
 	PT_RUN(demo_config);
 	PT_RUN(minimal_defaults);
 	PT_RUN(errors_name_paths);
+	PT_RUN(default_rates);
 	return PT_DONE();
 }
