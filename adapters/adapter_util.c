@@ -659,3 +659,21 @@ int pt_adu_json_scalar(const cJSON *item, char *out, size_t cap)
 	}
 	return PT_ENOTFOUND;
 }
+
+enum pt_dlr pt_adu_dlr_lookup(const struct pt_adu_dlr_name *map, size_t n, const char *status)
+{
+	for (size_t i = 0; status && i < n; i++)
+		if (strcasecmp(status, map[i].name) == 0)
+			return map[i].dlr;
+	return PT_DLR_NONE;
+}
+
+void pt_adu_free_wiped(void *conf, size_t size)
+{
+	if (conf) {
+		volatile unsigned char *p = conf;
+		for (size_t i = 0; i < size; i++)
+			p[i] = 0;
+	}
+	free(conf);
+}

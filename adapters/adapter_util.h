@@ -155,6 +155,17 @@ const cJSON *pt_adu_json_path(const cJSON *root, const char *path);
 /* A JSON string, number or boolean as text into out. PT_ENOTFOUND for other types. */
 int pt_adu_json_scalar(const cJSON *item, char *out, size_t cap);
 
+/* A provider's delivery-status word and what it means for us. */
+struct pt_adu_dlr_name {
+	const char *name;
+	enum pt_dlr dlr;
+};
+/* The dlr of status in map (case-insensitive), PT_DLR_NONE when absent. */
+enum pt_dlr pt_adu_dlr_lookup(const struct pt_adu_dlr_name *map, size_t n, const char *status);
+
+/* free_conf for configurations holding secrets: zero them, then free. */
+void pt_adu_free_wiped(void *conf, size_t size);
+
 /* The adapters, for the registry. */
 extern const struct pt_adapter pt_adapter_africastalking_ussd;
 extern const struct pt_adapter pt_adapter_africastalking_sms;

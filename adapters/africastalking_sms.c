@@ -117,21 +117,11 @@ done:
 	return rc;
 }
 
-static enum pt_dlr at_dlr_of(const char *status)
-{
-	static const struct {
-		const char *name;
-		enum pt_dlr dlr;
-	} map[] = {
-		{"Success", PT_DLR_DELIVERED}, {"Sent", PT_DLR_SENT},	  {"Submitted", PT_DLR_SENT},
-		{"Buffered", PT_DLR_SENT},     {"Rejected", PT_DLR_FAILED}, {"Failed", PT_DLR_FAILED},
-		{"Expired", PT_DLR_FAILED},
-	};
-	for (size_t i = 0; i < PT_ARRAY_LEN(map); i++)
-		if (strcasecmp(status, map[i].name) == 0)
-			return map[i].dlr;
-	return PT_DLR_NONE;
-}
+static const struct pt_adu_dlr_name at_dlr_names[] = {
+	{"Success", PT_DLR_DELIVERED}, {"Sent", PT_DLR_SENT},	  {"Submitted", PT_DLR_SENT},
+	{"Buffered", PT_DLR_SENT},     {"Rejected", PT_DLR_FAILED}, {"Failed", PT_DLR_FAILED},
+	{"Expired", PT_DLR_FAILED},
+};
 
 static int at_sms_parse_status(const void *conf, const struct pt_http_req *req, struct pt_msg *out,
 			       char *err, size_t errlen)
@@ -150,7 +140,7 @@ static int at_sms_parse_status(const void *conf, const struct pt_http_req *req, 
 	rc = pt_adu_get_id(&s, "status", 1, status, sizeof(status), err, errlen);
 	if (rc != PT_OK)
 		goto done;
-	out->dlr = at_dlr_of(status); /* an unknown status is PT_DLR_NONE: acknowledged, ignored */
+	out->dlr = pt_adu_dlr_lookup(at_dlr_names, PT_ARRAY_LEN(at_dlr_names), status); /* an unknown status is PT_DLR_NONE: acknowledged, ignored */
 	size_t n;
 	const char *why = pt_adu_src_get(&s, "failureReason", &n);
 	if (why && n > 0)

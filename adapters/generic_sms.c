@@ -70,7 +70,7 @@ struct gs_conf {
 	int nmap;
 };
 
-static const struct gs_map gs_builtin_map[] = {
+static const struct pt_adu_dlr_name gs_builtin_map[] = {
 	{"DELIVRD", PT_DLR_DELIVERED}, {"DELIVERED", PT_DLR_DELIVERED}, {"SUCCESS", PT_DLR_DELIVERED},
 	{"SENT", PT_DLR_SENT},	       {"ACCEPTD", PT_DLR_SENT},	{"ACCEPTED", PT_DLR_SENT},
 	{"ENROUTE", PT_DLR_SENT},      {"BUFFERED", PT_DLR_SENT},	{"SUBMITTED", PT_DLR_SENT},
@@ -412,10 +412,7 @@ static enum pt_dlr gs_dlr_of(const struct gs_conf *c, const char *status)
 	for (int i = 0; i < c->nmap; i++)
 		if (strcasecmp(status, c->map[i].key) == 0)
 			return c->map[i].dlr;
-	for (size_t i = 0; i < PT_ARRAY_LEN(gs_builtin_map); i++)
-		if (strcasecmp(status, gs_builtin_map[i].key) == 0)
-			return gs_builtin_map[i].dlr;
-	return PT_DLR_NONE;
+	return pt_adu_dlr_lookup(gs_builtin_map, PT_ARRAY_LEN(gs_builtin_map), status);
 }
 
 static int gs_parse_status(const void *conf, const struct pt_http_req *req, struct pt_msg *out,

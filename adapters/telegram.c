@@ -122,9 +122,7 @@ fail:
 
 static void tg_free_conf(void *conf)
 {
-	if (conf)
-		pt_crypto_wipe(conf, sizeof(struct tg_conf));
-	free(conf);
+	pt_adu_free_wiped(conf, sizeof(struct tg_conf));
 }
 
 /* ---- inbound ---- */

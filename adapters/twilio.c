@@ -234,9 +234,7 @@ fail:
 
 static void tw_free_conf(void *conf)
 {
-	if (conf)
-		pt_crypto_wipe(conf, sizeof(struct tw_conf));
-	free(conf);
+	pt_adu_free_wiped(conf, sizeof(struct tw_conf));
 }
 
 /* ---- signature ---- */
@@ -374,20 +372,10 @@ done:
 	return rc;
 }
 
-static enum pt_dlr tw_dlr_of(const char *status)
-{
-	static const struct {
-		const char *name;
-		enum pt_dlr dlr;
-	} map[] = {
-		{"queued", PT_DLR_SENT},	{"sent", PT_DLR_SENT},	   {"delivered", PT_DLR_DELIVERED},
-		{"read", PT_DLR_DELIVERED}, {"failed", PT_DLR_FAILED}, {"undelivered", PT_DLR_FAILED},
-	};
-	for (size_t i = 0; i < PT_ARRAY_LEN(map); i++)
-		if (strcmp(status, map[i].name) == 0)
-			return map[i].dlr;
-	return PT_DLR_NONE;
-}
+static const struct pt_adu_dlr_name tw_dlr_names[] = {
+	{"queued", PT_DLR_SENT},	{"sent", PT_DLR_SENT},	   {"delivered", PT_DLR_DELIVERED},
+	{"read", PT_DLR_DELIVERED}, {"failed", PT_DLR_FAILED}, {"undelivered", PT_DLR_FAILED},
+};
 
 static int tw_parse_status(const void *conf, const struct pt_http_req *req, struct pt_msg *out,
 			   char *err, size_t errlen)
@@ -407,7 +395,7 @@ static int tw_parse_status(const void *conf, const struct pt_http_req *req, stru
 	rc = pt_adu_get_id(&s, "MessageStatus", 1, status, sizeof(status), err, errlen);
 	if (rc != PT_OK)
 		goto done;
-	out->dlr = tw_dlr_of(status); /* "accepted", "sending", ...: acknowledged, ignored */
+	out->dlr = pt_adu_dlr_lookup(tw_dlr_names, PT_ARRAY_LEN(tw_dlr_names), status); /* "accepted", "sending", ...: acknowledged, ignored */
 	char code[32];
 	rc = pt_adu_get_id(&s, "ErrorCode", 0, code, sizeof(code), err, errlen);
 	if (rc != PT_OK)

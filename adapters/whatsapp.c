@@ -198,9 +198,7 @@ fail:
 
 static void wa_free_conf(void *conf)
 {
-	if (conf)
-		pt_crypto_wipe(conf, sizeof(struct wa_conf));
-	free(conf);
+	pt_adu_free_wiped(conf, sizeof(struct wa_conf));
 }
 
 /* ---- inbound ---- */

@@ -16,6 +16,7 @@
 #include "pintu/crypto.h"
 #include "pintu/form.h"
 #include "test.h"
+#include "treq.h"
 
 #define SECRET "app-secret-123"
 #define CONF                                                                                   \
@@ -24,39 +25,11 @@
 
 /* ---- helpers ---- */
 
-struct hdr {
-	const char *name;
-	const char *value;
-};
-
-struct treq {
-	struct pt_http_req req;
-	struct pt_form query;
-};
-
-static const char *hdr_get(const void *ctx, const char *name)
-{
-	for (const struct hdr *h = ctx; h && h->name; h++)
-		if (strcasecmp(h->name, name) == 0)
-			return h->value;
-	return NULL;
-}
-
-static void mkreq(struct treq *t, const char *method, const char *body, const char *qs,
+/* A WhatsApp request: a JSON body when there is one. */
+static void wareq(struct treq *t, const char *method, const char *body, const char *qs,
 		  const struct hdr *headers)
 {
-	memset(t, 0, sizeof(*t));
-	pt_form_parse(&t->query, qs ? qs : "", qs ? strlen(qs) : 0);
-	t->req.method = method;
-	t->req.path = "/webhooks/wa";
-	t->req.query = &t->query;
-	t->req.raw_query = qs ? qs : "";
-	t->req.content_type = body ? "application/json" : NULL;
-	t->req.body = body ? body : "";
-	t->req.body_len = body ? strlen(body) : 0;
-	t->req.remote_addr = "127.0.0.1";
-	t->req.header = hdr_get;
-	t->req.hctx = headers;
+	mkreq(t, method, body ? "application/json" : NULL, body, qs, headers);
 }
 
 static const struct pt_adapter *WA(void)
@@ -99,7 +72,7 @@ static int post(const void *conf, const char *body, const char *sig, struct pt_m
 {
 	struct hdr h[] = {{"X-Hub-Signature-256", sig}, {NULL, NULL}};
 	struct treq t;
-	mkreq(&t, "POST", body, NULL, sig ? h : NULL);
+	wareq(&t, "POST", body, NULL, sig ? h : NULL);
 	err[0] = '\0';
 	int rc = WA()->parse_batch(conf, &t.req, out, max, n, err, errlen);
 	pt_form_clear(&t.query);
@@ -149,7 +122,7 @@ PT_TEST(test_verify)
 	struct pt_msg m[4];
 	int n = -1;
 	struct treq t;
-	mkreq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abc&hub.challenge=1158201444",
+	wareq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abc&hub.challenge=1158201444",
 	      NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_OK);
 	PT_CHECK_INT(n, 1);
@@ -163,22 +136,22 @@ PT_TEST(test_verify)
 	PT_CHECK_STR(one.text, "1158201444");
 	pt_form_clear(&t.query);
 
-	mkreq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abd&hub.challenge=1", NULL);
+	wareq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abd&hub.challenge=1", NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EAUTH);
 	PT_CHECK_INT(n, 0);
 	PT_CHECK_STR(err, "verification token mismatch");
 	pt_form_clear(&t.query);
-	mkreq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-ab&hub.challenge=1", NULL);
+	wareq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-ab&hub.challenge=1", NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EAUTH);
 	pt_form_clear(&t.query);
-	mkreq(&t, "GET", NULL, "hub.mode=unsubscribe&hub.verify_token=vt-abc&hub.challenge=1", NULL);
+	wareq(&t, "GET", NULL, "hub.mode=unsubscribe&hub.verify_token=vt-abc&hub.challenge=1", NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EAUTH);
 	pt_form_clear(&t.query);
-	mkreq(&t, "GET", NULL, "hub.verify_token=vt-abc&hub.challenge=1", NULL);
+	wareq(&t, "GET", NULL, "hub.verify_token=vt-abc&hub.challenge=1", NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EAUTH);
 	pt_form_clear(&t.query);
 	/* challenge: non-printable, too long, missing */
-	mkreq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abc&hub.challenge=a%0Ab",
+	wareq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abc&hub.challenge=a%0Ab",
 	      NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EBADREQ);
 	pt_form_clear(&t.query);
@@ -186,18 +159,18 @@ PT_TEST(test_verify)
 	int k = snprintf(qs, sizeof(qs), "hub.mode=subscribe&hub.verify_token=vt-abc&hub.challenge=");
 	memset(qs + k, '7', 129);
 	qs[k + 129] = '\0';
-	mkreq(&t, "GET", NULL, qs, NULL);
+	wareq(&t, "GET", NULL, qs, NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EBADREQ);
 	pt_form_clear(&t.query);
 	qs[k + 128] = '\0'; /* exactly 128 is fine */
-	mkreq(&t, "GET", NULL, qs, NULL);
+	wareq(&t, "GET", NULL, qs, NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_OK);
 	PT_CHECK_INT(m[0].text_len, 128);
 	pt_form_clear(&t.query);
-	mkreq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abc", NULL);
+	wareq(&t, "GET", NULL, "hub.mode=subscribe&hub.verify_token=vt-abc", NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EBADREQ);
 	pt_form_clear(&t.query);
-	mkreq(&t, "PUT", "{}", NULL, NULL);
+	wareq(&t, "PUT", "{}", NULL, NULL);
 	PT_CHECK_INT(WA()->parse_batch(conf, &t.req, m, 4, &n, err, sizeof(err)), PT_EBADREQ);
 	pt_form_clear(&t.query);
 	WA()->free_conf(conf);
@@ -278,7 +251,7 @@ PT_TEST(test_batch)
 		sign(SECRET, BATCH, sig, sizeof(sig));
 		struct hdr h[] = {{"X-Hub-Signature-256", sig}, {NULL, NULL}};
 		struct treq t;
-		mkreq(&t, "POST", BATCH, NULL, h);
+		wareq(&t, "POST", BATCH, NULL, h);
 		PT_CHECK_INT(WA()->parse(conf, &t.req, &m[0], err, sizeof(err)), PT_EBADREQ);
 		pt_form_clear(&t.query);
 	}
