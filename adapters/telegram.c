@@ -115,8 +115,7 @@ static int tg_configure(const cJSON *chan, const char *path, void **conf, char *
 	*conf = c;
 	return PT_OK;
 fail:
-	pt_crypto_wipe(c, sizeof(*c));
-	free(c);
+	pt_adu_free_wiped(c, sizeof(*c));
 	return rc;
 }
 
