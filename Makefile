@@ -3,7 +3,7 @@
 # Dependencies come from the system through pkg-config. `make deps` checks them
 # and, as root, installs the missing Debian packages (gateway/install-deps.sh).
 
-PKGS      := libmicrohttpd libcurl sqlite3 libcjson libpcre2-8
+PKGS      := libmicrohttpd libcurl sqlite3 libcjson libpcre2-8 libsodium
 CC        ?= gcc
 BUILD     ?= build
 SAN       ?=
@@ -17,7 +17,9 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -Iinclude -MMD -MP \
 LDLIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
 
 LIB_SRC   := $(wildcard src/*.c) $(wildcard adapters/*.c)
-LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/demo_config.o
+LIB_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC)) $(BUILD)/obj/gen/demo_config.o \
+             $(BUILD)/obj/gen/web_assets.o
+WEB_FILES := $(wildcard gateway/web/*)
 BIN_SRC   := $(wildcard gateway/*.c)
 BIN_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(BIN_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -55,6 +57,15 @@ $(BUILD)/gen/demo_config.c: gateway/pintu.example.json gateway/embed.sh
 	sh gateway/embed.sh pt_demo_config_json $< > $@
 
 $(BUILD)/obj/gen/demo_config.o: $(BUILD)/gen/demo_config.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The staff console's files (gateway/web/) are compiled in too.
+$(BUILD)/gen/web_assets.c: $(WEB_FILES) gateway/embed-web.sh
+	@mkdir -p $(dir $@)
+	sh gateway/embed-web.sh gateway/web > $@
+
+$(BUILD)/obj/gen/web_assets.o: $(BUILD)/gen/web_assets.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

@@ -6,7 +6,12 @@
  * event), access_token / access_token_env (system-user token for sends),
  * phone_number_id (the sending number's id, digits), api_base (default
  * "https://graph.facebook.com"), api_version (default "v21.0"). All four
- * secrets/ids are required; a missing one names its key.
+ * secrets/ids are required; a missing one names its key. Optional
+ * "templates": {"<kind>": {"name": "pintu_status", "language": "id",
+ * "language_en": "en"}, ...} - the approved template for each kind of message
+ * we start outside the 24-hour window ("status_changed", "broadcast", ...;
+ * kinds and names are lowercase letters, digits and _, at most 16 kinds);
+ * pt_whatsapp_template() hands them to src/actions.c.
  *
  * Verification (GET): hub.mode == "subscribe" and hub.verify_token equal to
  * verify_token (constant time) -> one PT_MSG_VERIFY whose text is
@@ -44,7 +49,11 @@
  * cut to 24 characters and the rest (up to 72) as the row's description. The
  * other lines form body.text (at most 1024 characters, not empty). Anything
  * else - too many options, a repeated number, a long body - goes as plain
- * text (at most 4096 characters), unchanged.
+ * text (at most 4096 characters), unchanged. A template row (text starting
+ * with PT_OUTBOX_TEMPLATE_MARK, see outbox.h) becomes "type": "template"
+ * with name, language.code and one body text parameter per "params" entry,
+ * sanitised as WhatsApp demands (no newline or tab, no run of spaces, at most
+ * 1024 characters, never empty); a malformed one is PT_EINVAL.
  *
  * Answers: 2xx with messages[0].id -> OK; 429, 5xx, no answer and Meta's
  * throttling/temporary error codes (4, 80007, 130429, 131000, 131016,
@@ -57,6 +66,7 @@
 
 #include "adapter_util.h"
 #include "pintu/crypto.h"
+#include "pintu/outbox.h"
 #include "pintu/text.h"
 
 #define WA_CHALLENGE_MAX 128
@@ -73,7 +83,23 @@
 #define WA_IBODY_MAX 1024
 #define WA_OPTION_LINE_MAX 200 /* longer lines are never taken as options */
 
+#define WA_TPL_MAX 16          /* templates per channel */
+#define WA_TPL_KIND_MAX 32
+#define WA_TPL_NAME_MAX 128
+#define WA_TPL_LANG_MAX 16
+#define WA_CONF_MAGIC 0x57416366u /* "WAcf": pt_whatsapp_template() checks it */
+
+/* One "templates" entry: the message kind and the approved template. */
+struct wa_tpl {
+	char kind[WA_TPL_KIND_MAX + 1];
+	char name[WA_TPL_NAME_MAX];
+	char lang[WA_TPL_LANG_MAX], lang_en[WA_TPL_LANG_MAX];
+};
+
 struct wa_conf {
+	unsigned magic;
+	struct wa_tpl tpl[WA_TPL_MAX];
+	int ntpl;
 	char verify_token[WA_TOKEN_MAX];
 	char app_secret[WA_TOKEN_MAX];
 	char access_token[WA_ACCESS_MAX];
@@ -124,11 +150,125 @@ static int wa_version_ok(const char *s)
 	return s[i] == '\0';
 }
 
+/* Lowercase letters, digits and '_' (1 to max characters): a template name or kind. */
+static int wa_ident(const char *s, size_t max)
+{
+	size_t n = 0;
+	for (; s[n]; n++)
+		if (!((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= '0' && s[n] <= '9') || s[n] == '_'))
+			return 0;
+	return n > 0 && n <= max;
+}
+
+/* A template language code: "id", "en", "en_US", "pt_BR", "zh_CN", "fil". */
+static int wa_lang_ok(const char *s)
+{
+	size_t i = 0;
+	while (s[i] >= 'a' && s[i] <= 'z')
+		i++;
+	if (i < 2 || i > 3)
+		return 0;
+	if (s[i] == '\0')
+		return 1;
+	if (s[i++] != '_')
+		return 0;
+	size_t j = 0;
+	while ((s[i + j] >= 'A' && s[i + j] <= 'Z') || (s[i + j] >= '0' && s[i + j] <= '9'))
+		j++;
+	return j >= 2 && j <= 4 && s[i + j] == '\0';
+}
+
+/* "templates": {"<kind>": {"name": ..., "language": ..., "language_en": ...}, ...} */
+static int wa_conf_templates(const cJSON *chan, const char *path, struct wa_conf *c, char *err,
+			     size_t errlen)
+{
+	static const char *const keys[] = {"name", "language", "language_en", NULL};
+	const cJSON *tpls = NULL, *t;
+	char tpath[256];
+	int rc = pt_adu_conf_obj(chan, path, "templates", &tpls, err, errlen);
+	if (rc != PT_OK || !tpls)
+		return rc;
+	cJSON_ArrayForEach(t, tpls)
+	{
+		const char *kind = t->string ? t->string : "";
+		if (kind[0] == '_')
+			continue; /* a comment */
+		snprintf(tpath, sizeof(tpath), "%s.templates.%.64s", path, kind);
+		if (!wa_ident(kind, WA_TPL_KIND_MAX)) {
+			pt_adu_err(err, errlen,
+				   "%s: a message kind is lowercase letters, digits and _ "
+				   "(like \"status_changed\")",
+				   tpath);
+			return PT_ECONFIG;
+		}
+		if (!cJSON_IsObject(t)) {
+			pt_adu_err(err, errlen, "%s: must be an object", tpath);
+			return PT_ECONFIG;
+		}
+		if (c->ntpl >= WA_TPL_MAX) {
+			pt_adu_err(err, errlen, "%s: at most %d templates", tpath, WA_TPL_MAX);
+			return PT_ECONFIG;
+		}
+		struct wa_tpl *w = &c->tpl[c->ntpl];
+		if ((rc = pt_adu_conf_keys(t, tpath, keys, 0, err, errlen)) != PT_OK ||
+		    (rc = pt_adu_conf_str(t, tpath, "name", NULL, 1, w->name, sizeof(w->name), err,
+					  errlen)) != PT_OK ||
+		    (rc = pt_adu_conf_str(t, tpath, "language", NULL, 1, w->lang, sizeof(w->lang), err,
+					  errlen)) != PT_OK ||
+		    (rc = pt_adu_conf_str(t, tpath, "language_en", "", 0, w->lang_en,
+					  sizeof(w->lang_en), err, errlen)) != PT_OK)
+			return rc;
+		if (!wa_ident(w->name, WA_TPL_NAME_MAX - 1)) {
+			pt_adu_err(err, errlen,
+				   "%s.name: a template name is lowercase letters, digits and _", tpath);
+			return PT_ECONFIG;
+		}
+		if (!wa_lang_ok(w->lang)) {
+			pt_adu_err(err, errlen, "%s.language: a language code like \"id\" or \"en_US\"",
+				   tpath);
+			return PT_ECONFIG;
+		}
+		if (w->lang_en[0] && !wa_lang_ok(w->lang_en)) {
+			pt_adu_err(err, errlen,
+				   "%s.language_en: a language code like \"en\" or \"en_US\"", tpath);
+			return PT_ECONFIG;
+		}
+		pt_strlcpy(w->kind, kind, sizeof(w->kind));
+		c->ntpl++;
+	}
+	return PT_OK;
+}
+
+int pt_whatsapp_template(const void *conf, const char *kind, const char *lang, char *name,
+			 size_t ncap, char *code, size_t ccap)
+{
+	const struct wa_conf *c = conf;
+	if (name && ncap)
+		name[0] = '\0';
+	if (code && ccap)
+		code[0] = '\0';
+	if (!c || c->magic != WA_CONF_MAGIC || !kind || !name || !code || !ncap || !ccap)
+		return PT_EINVAL;
+	for (int i = 0; i < c->ntpl; i++) {
+		const struct wa_tpl *t = &c->tpl[i];
+		if (strcmp(t->kind, kind) != 0)
+			continue;
+		const char *l = lang && strcmp(lang, "en") == 0 && t->lang_en[0] ? t->lang_en : t->lang;
+		if (pt_strlcpy(name, t->name, ncap) >= ncap || pt_strlcpy(code, l, ccap) >= ccap) {
+			name[0] = code[0] = '\0';
+			return PT_EINVAL;
+		}
+		return PT_OK;
+	}
+	return PT_ENOTFOUND;
+}
+
 static int wa_configure(const cJSON *chan, const char *path, void **conf, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
 		"verify_token",	    "verify_token_env", "app_secret", "app_secret_env", "access_token",
-		"access_token_env", "phone_number_id",	"api_base",   "api_version",	NULL};
+		"access_token_env", "phone_number_id",	"api_base",   "api_version",	"templates",
+		NULL};
 	*conf = NULL;
 	int rc = pt_adu_conf_keys(chan, path, keys, 1, err, errlen);
 	if (rc != PT_OK)
@@ -188,6 +328,10 @@ static int wa_configure(const cJSON *chan, const char *path, void **conf, char *
 		rc = PT_ECONFIG;
 		goto fail;
 	}
+	rc = wa_conf_templates(chan, path, c, err, errlen);
+	if (rc != PT_OK)
+		goto fail;
+	c->magic = WA_CONF_MAGIC;
 	*conf = c;
 	return PT_OK;
 fail:
@@ -789,6 +933,102 @@ static void wa_buf_interactive(struct pt_adu_buf *b, enum wa_kind kind, const ch
 	pt_adu_buf_str(b, "]}]}}");
 }
 
+/* A template parameter as WhatsApp takes it: valid UTF-8, no newline or tab
+ * (each becomes a space), no run of spaces (one kept), trimmed, at most
+ * PT_OUTBOX_TEMPLATE_PARAM_MAX characters, never empty ("-"). */
+static size_t wa_param(const char *in, size_t len, char *out, size_t cap)
+{
+	char clean[PT_REPLY_MAX];
+	size_t cl = 0, n = 0;
+	if (pt_adu_text(in, len < sizeof(clean) - 1 ? len : sizeof(clean) - 1, clean, sizeof(clean),
+			&cl) != PT_OK)
+		cl = 0;
+	for (size_t i = 0; i < cl && n + 1 < cap; i++) {
+		char ch = clean[i];
+		if (ch == '\n' || ch == '\r' || ch == '\t' || ch == '\v' || ch == '\f')
+			ch = ' ';
+		if (ch == ' ' && (n == 0 || out[n - 1] == ' '))
+			continue;
+		out[n++] = ch;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	n = wa_utf8_prefix(out, n, PT_OUTBOX_TEMPLATE_PARAM_MAX);
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	if (n == 0 && cap > 1)
+		out[n++] = '-';
+	out[n] = '\0';
+	return n;
+}
+
+/* A template row (outbox.h) -> a `type: template` message; out's URL and
+ * headers are already set. PT_EINVAL for a malformed row. */
+static int wa_template_body(const struct pt_outmsg *m, struct pt_outreq *out)
+{
+	int rc = PT_EINVAL;
+	cJSON *o = cJSON_ParseWithLength(m->text + 1, m->text_len - 1);
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(o, "template");
+	const cJSON *lang = cJSON_GetObjectItemCaseSensitive(o, "language");
+	const cJSON *params = cJSON_GetObjectItemCaseSensitive(o, "params");
+	const cJSON *p;
+	char *param = malloc(PT_REPLY_MAX);
+	if (!param) {
+		rc = PT_ENOMEM;
+		goto done;
+	}
+	if (!cJSON_IsString(name) || !wa_ident(name->valuestring, WA_TPL_NAME_MAX - 1) ||
+	    !cJSON_IsString(lang) || !wa_lang_ok(lang->valuestring) ||
+	    (params && !cJSON_IsArray(params)))
+		goto done;
+	struct pt_adu_buf b;
+	pt_adu_buf_init(&b, out->body, sizeof(out->body));
+	pt_adu_buf_str(&b, "{\"messaging_product\":\"whatsapp\",\"to\":\"");
+	pt_adu_buf_str(&b, m->to + 1);
+	pt_adu_buf_str(&b, "\",\"type\":\"template\",\"template\":{\"name\":\"");
+	pt_adu_buf_str(&b, name->valuestring);
+	pt_adu_buf_str(&b, "\",\"language\":{\"code\":\"");
+	pt_adu_buf_str(&b, lang->valuestring);
+	pt_adu_buf_str(&b, "\"}");
+	if (cJSON_GetArraySize(params) > 0) {
+		int k = 0;
+		pt_adu_buf_str(&b, ",\"components\":[{\"type\":\"body\",\"parameters\":[");
+		cJSON_ArrayForEach(p, params)
+		{
+			if (!cJSON_IsString(p))
+				goto done;
+			size_t pl = wa_param(p->valuestring, strlen(p->valuestring), param,
+					     PT_REPLY_MAX);
+			pt_adu_buf_str(&b, k++ ? ",{\"type\":\"text\",\"text\":\""
+					       : "{\"type\":\"text\",\"text\":\"");
+			pt_adu_buf_json(&b, param, pl);
+			pt_adu_buf_str(&b, "\"}");
+		}
+		pt_adu_buf_str(&b, "]}]");
+	}
+	pt_adu_buf_str(&b, "}}");
+	if (pt_adu_buf_done(&b) != PT_OK) {
+		rc = PT_ETOOBIG;
+		goto done;
+	}
+	out->body_len = b.len;
+	rc = PT_OK;
+done:
+	free(param);
+	cJSON_Delete(o);
+	return rc;
+}
+
+static int wa_build_template(const struct pt_outmsg *m, struct pt_outreq *out)
+{
+	int rc = wa_template_body(m, out);
+	if (rc != PT_OK) {
+		out->body[0] = '\0';
+		out->body_len = 0;
+	}
+	return rc;
+}
+
 static int wa_build_send(const void *conf, const struct pt_outmsg *m, struct pt_outreq *out)
 {
 	const struct wa_conf *c = conf;
@@ -813,6 +1053,9 @@ static int wa_build_send(const void *conf, const struct pt_outmsg *m, struct pt_
 	pt_crypto_wipe(auth, sizeof(auth));
 	if (rc != PT_OK)
 		return PT_ETOOBIG;
+
+	if (pt_outbox_is_template(m->text, m->text_len))
+		return wa_build_template(m, out);
 
 	/* The text is sanitised first: JSON must be valid UTF-8. */
 	char text[PT_REPLY_MAX];

@@ -3,8 +3,8 @@
 # As root, installs what is missing with apt-get; otherwise prints the exact
 # command and fails. Cheap when everything is there (pkg-config checks only).
 set -eu
-PKGS="libmicrohttpd libcurl sqlite3 libcjson libpcre2-8"
-DEBS="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libpcre2-dev"
+PKGS="libmicrohttpd libcurl sqlite3 libcjson libpcre2-8 libsodium"
+DEBS="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libpcre2-dev libsodium-dev"
 # Tools the tests and benchmarks drive (real peers, the sqlite3 shell, the load tool).
 TOOLS="${PINTU_DEPS_TOOLS:-}"
 missing=""

@@ -24,7 +24,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cmd.h"
 #include "pintu/actions.h"
+#include "pintu/auth.h"
+#include "pintu/broadcast.h"
 #include "pintu/adapter.h"
 #include "pintu/common.h"
 #include "pintu/config.h"
@@ -32,9 +35,11 @@
 #include "pintu/http.h"
 #include "pintu/inbox.h"
 #include "pintu/outbox.h"
+#include "pintu/procedure.h"
 #include "pintu/store.h"
 #include "pintu/text.h"
 #include "pintu/tickets.h"
+#include "pintu/web.h"
 
 #define SIM_DB_DEFAULT "var/simulator.db"
 
@@ -54,6 +59,10 @@ static const char usage_main[] =
 	"  outbox list     outbound messages      outbox retry ID       send a failed one again\n"
 	"  simulate        a phone in the terminal, talking to the same engine (for training)\n"
 	"  check-dialogs   validate the dialog files and print every problem\n"
+	"  users           staff accounts (add, list, disable, passwd)\n"
+	"  apikeys         API keys of Open311 clients (add, list, revoke)\n"
+	"  broadcast       messages to residents by area and program (create, preview, approve, ...)\n"
+	"  subscribers     broadcast subscribers (import, export)\n"
 	"\n"
 	"Run 'pintu <command> --help' for the options of a command.\n";
 
@@ -74,7 +83,9 @@ static const char usage_tickets[] =
 	"\n"
 	"List tickets (newest first) or show one with its event history. NUMBER may be\n"
 	"written 4821-0934 or 48210934. Phone numbers and NIKs are always masked.\n"
-	"set-status moves a ticket to STATE, records the event (actor \"cli\") and queues\n"
+	"set-status moves a ticket to STATE through the procedure's transition table\n"
+	"(docs/procedure.md; any staff transition, not the resident's appeal), records the\n"
+	"event (actor \"cli\"), sets the service-level due time and queues\n"
 	"the resident's notification on the channel they used (a USSD caller gets an SMS),\n"
 	"in their language, with the label, the next date (--due) and the office to contact.\n"
 	"  --note TEXT     the referred office, the outcome or the reason (shown to the resident\n"
@@ -269,6 +280,9 @@ static int cmd_serve(int argc, char **argv)
 	struct pt_sender *sender = NULL;
 	struct pt_http *http = NULL;
 	struct pt_sender_channel *sch = NULL;
+	struct pt_auth *auth = NULL;
+	struct pt_broadcast_pump *pump = NULL;
+	static struct pt_app app;
 
 	/* Block the stop signals in every thread; the main thread waits for them. */
 	sigset_t set;
@@ -306,11 +320,25 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	pt_inbox_set_sender(inbox, sender);
+	if (!(pump = pt_broadcast_pump_start(st, cfg, sender))) {
+		fprintf(stderr, "pintu: cannot start the broadcast pump\n");
+		goto out;
+	}
 	if (!(http = pt_http_start(cfg, inbox, st, err, sizeof(err)))) {
 		fprintf(stderr, "pintu: %s\n", err);
 		goto out;
 	}
 	pt_http_set_sender(http, sender);
+	if (!(auth = pt_auth_new(st, cfg))) {
+		fprintf(stderr, "pintu: cannot start the staff accounts\n");
+		goto out;
+	}
+	app = (struct pt_app){ .cfg = cfg, .dialogs = dialogs, .st = st, .inbox = inbox,
+			       .sender = sender, .auth = auth, .now_ms = pt_now_ms };
+	if (pt_http_set_app(http, &app) < 0) {
+		fprintf(stderr, "pintu: cannot start the staff console workers\n");
+		goto out;
+	}
 	char host[128];
 	pt_strlcpy(host, cfg->listen, sizeof(host));
 	char *colon = strrchr(host, ':');
@@ -324,6 +352,8 @@ static int cmd_serve(int argc, char **argv)
 		       cfg->channels[i].adapter->type);
 	printf("  health   http://%s:%u/health    metrics http://%s:%u/metrics\n", host, port, host,
 	       port);
+	printf("  staff    http://%s:%u/staff      simulator http://%s:%u/simulator\n", host, port,
+	       host, port);
 	const struct pt_channel *u = NULL;
 	for (int i = 0; i < cfg->nchannels && !u; i++)
 		if (cfg->channels[i].adapter->kind == PT_CHAN_USSD)
@@ -342,6 +372,8 @@ static int cmd_serve(int argc, char **argv)
 	ret = 0;
 out:
 	pt_http_stop(http);
+	pt_auth_free(auth);
+	pt_broadcast_pump_stop(pump);
 	pt_sender_stop(sender);
 	pt_inbox_free(inbox);
 	pt_store_close(st);
@@ -351,6 +383,23 @@ out:
 	if (ret == 0)
 		pt_log(PT_LOG_INFO, "stopped", "clean=1");
 	return ret;
+}
+
+/* ---- shared with the subcommand files (cmd.h) ---- */
+
+struct pt_config *pt_cli_config(const char *config_path, const char *db_path)
+{
+	struct opts o = { .config = config_path, .db = db_path };
+	return load_config(&o);
+}
+
+struct pt_store *pt_cli_store(const struct pt_config *cfg)
+{
+	char err[512];
+	struct pt_store *st = pt_store_open(cfg->db, err, sizeof(err));
+	if (!st)
+		fprintf(stderr, "pintu: %s\n", err);
+	return st;
 }
 
 /* ---- tickets ---- */
@@ -511,8 +560,13 @@ struct set_status {
 	char from[24];
 	int64_t out_id;
 	int notified;
+	struct pt_proc_err err;
 };
 
+/* Through the procedure's transition table (src/procedure.c) as actor "cli":
+ * every staff transition, with --note recorded as the event's note and as the
+ * detail the new state shows the resident (question, referred office,
+ * outcome, reason). */
 static int set_status_fn(sqlite3 *db, void *arg)
 {
 	struct set_status *ss = arg;
@@ -521,12 +575,24 @@ static int set_status_fn(sqlite3 *db, void *arg)
 	if (rc < 0)
 		return rc;
 	pt_strlcpy(ss->from, t.status, sizeof(ss->from));
-	if (ss->due_ms)
-		t.due_ms = ss->due_ms;
-	if ((rc = pt_ticket_set_status(db, &t, ss->state, "cli", ss->note)) < 0)
+	int64_t last_out = 0;
+	sqlite3_stmt *q = NULL;
+	static const char sql_last[] = "SELECT COALESCE(MAX(id), 0) FROM messages WHERE "
+				       "ticket_id = ?1 AND direction = 'out'";
+	if (sqlite3_prepare_v2(db, sql_last, -1, &q, NULL) != SQLITE_OK)
+		return PT_EDB;
+	sqlite3_bind_int64(q, 1, t.id);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		last_out = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	const char *n = ss->note;
+	struct pt_proc_fields f = { .note = n, .question = n, .organisation = n, .outcome = n,
+				    .reason = n };
+	rc = pt_proc_transition(db, ss->cfg, ss->dialogs, &t, ss->state, PT_PROC_ROLE_CLI, 0, "cli",
+				&f, &ss->err);
+	if (rc < 0)
 		return rc;
 	if (ss->due_ms) {
-		sqlite3_stmt *q = NULL;
 		if (sqlite3_prepare_v2(db, "UPDATE tickets SET due_ms = ?1 WHERE id = ?2", -1, &q,
 				       NULL) != SQLITE_OK)
 			return PT_EDB;
@@ -536,10 +602,30 @@ static int set_status_fn(sqlite3 *db, void *arg)
 		sqlite3_finalize(q);
 		if (rc < 0)
 			return rc;
+		/* The message queued above carries the due date: rewrite it with --due. */
+		t.due_ms = ss->due_ms;
+		if (sqlite3_prepare_v2(db, "DELETE FROM messages WHERE ticket_id = ?1 AND direction = "
+				       "'out' AND id > ?2 AND status = 'queued'", -1, &q, NULL) != SQLITE_OK)
+			return PT_EDB;
+		sqlite3_bind_int64(q, 1, t.id);
+		sqlite3_bind_int64(q, 2, last_out);
+		rc = sqlite3_step(q) == SQLITE_DONE ? PT_OK : PT_EDB;
+		sqlite3_finalize(q);
+		if (rc < 0)
+			return rc;
+		rc = pt_actions_notify(ss->cfg, ss->dialogs, db, &t, ss->note, &ss->out_id);
+		ss->notified = rc == PT_OK;
+		return rc == PT_ENOTFOUND ? PT_OK : rc;
 	}
-	rc = pt_actions_notify(ss->cfg, ss->dialogs, db, &t, ss->note, &ss->out_id);
-	ss->notified = rc == PT_OK;
-	return rc == PT_ENOTFOUND ? PT_OK : rc;
+	if (sqlite3_prepare_v2(db, sql_last, -1, &q, NULL) != SQLITE_OK)
+		return PT_EDB;
+	sqlite3_bind_int64(q, 1, t.id);
+	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > last_out) {
+		ss->out_id = sqlite3_column_int64(q, 0);
+		ss->notified = 1;
+	}
+	sqlite3_finalize(q);
+	return PT_OK;
 }
 
 /* "2026-12-14" -> ms at 00:00 office time; 0 on a malformed date. */
@@ -592,8 +678,11 @@ static int cmd_set_status(struct opts *o)
 	rc = set_status_fn(db, &ss);
 	if (rc < 0 || sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
-		fprintf(stderr, "pintu: ticket %s: %s\n", o->args[0],
-			rc == PT_ENOTFOUND ? "not found" : pt_strerror(rc < 0 ? rc : PT_EDB));
+		if (rc == PT_ESTATE || rc == PT_EPERM || rc == PT_EINVAL)
+			fprintf(stderr, "pintu: ticket %s: %s\n", o->args[0], ss.err.message);
+		else
+			fprintf(stderr, "pintu: ticket %s: %s\n", o->args[0],
+				rc == PT_ENOTFOUND ? "not found" : pt_strerror(rc < 0 ? rc : PT_EDB));
 		goto out;
 	}
 	char shown[10];
@@ -1062,6 +1151,14 @@ int main(int argc, char **argv)
 		return cmd_outbox(argc - 2, argv + 2);
 	if (strcmp(cmd, "simulate") == 0)
 		return cmd_simulate(argc - 2, argv + 2);
+	if (strcmp(cmd, "users") == 0)
+		return pt_cmd_users(argc - 1, argv + 1);
+	if (strcmp(cmd, "apikeys") == 0)
+		return pt_cmd_apikeys(argc - 1, argv + 1);
+	if (strcmp(cmd, "broadcast") == 0)
+		return pt_cmd_broadcast(argc - 1, argv + 1);
+	if (strcmp(cmd, "subscribers") == 0)
+		return pt_cmd_subscribers(argc - 1, argv + 1);
 	if (strcmp(cmd, "check-dialogs") == 0)
 		return cmd_check_dialogs(argc - 2, argv + 2);
 	fprintf(stderr, "pintu: unknown command \"%s\"\n%s", cmd, usage_main);

@@ -40,9 +40,11 @@
 #include <strings.h>
 
 #include "pintu/common.h"
+#include "pintu/hooks.h"
 #include "pintu/store.h"
 #include "pintu/text.h"
 #include "pintu/outbox.h"
+#include "pintu/subscriptions.h"
 #include "pintu/tickets.h"
 
 /* Wrong last-4-NIK answers a ticket may collect in the window before it is locked. */
@@ -142,12 +144,23 @@ static int create_ticket(struct pt_actions_ctx *ctx, struct pt_session *s, char 
 	int rc = pt_ticket_create(ctx->db, &t, ctx->contact_id);
 	if (rc < 0)
 		return rc;
+	char dup[9];
+	if ((rc = pt_proc_on_create(ctx->db, ctx->cfg, &t, dup)) < 0)
+		return rc;
 	char shown[10];
 	pt_ticket_format(t.number, shown);
 	if (pt_session_set(s, "ticket_number", shown) < 0 ||
 	    pt_session_set(s, "ticket_digits", t.number) < 0)
 		return PT_ETOOBIG;
 	ctx->ticket_id = t.id;
+	if (dup[0]) {
+		char dshown[10];
+		pt_ticket_format(dup, dshown);
+		if (pt_session_set(s, "duplicate_of", dshown) < 0)
+			return PT_ETOOBIG;
+		set_out(outcome, cap, "duplicate");
+		return PT_OK;
+	}
 	set_out(outcome, cap, "ok");
 	return PT_OK;
 }
@@ -375,6 +388,8 @@ static int action_cb(void *vctx, const char *name, struct pt_session *s, char *o
 	for (size_t i = 0; i < PT_ARRAY_LEN(actions); i++)
 		if (strcmp(actions[i].name, name) == 0)
 			return actions[i].fn(vctx, s, outcome, outcap);
+	if (strncmp(name, "subscribe", 9) == 0) /* src/subscriptions.c */
+		return pt_subs_action(vctx, name, s, outcome, outcap);
 	pt_log(PT_LOG_ERROR, "unknown_action", "name=%s", name);
 	return PT_ENOTFOUND;
 }
@@ -411,47 +426,117 @@ static int outside_window(sqlite3 *db, const struct pt_channel *ch, const char *
 	return now - last >= CHAT_WINDOW_MS;
 }
 
+/* How a message to a resident on a chat channel goes out (chat_route). */
+enum route { ROUTE_DIRECT, ROUTE_TEMPLATE, ROUTE_SMS, ROUTE_NONE };
+
+/* Decide the route for a message of kind to `to` on channel ch: direct unless
+ * ch is WhatsApp and the window is closed; then the template for kind (name
+ * and language into tpl/code), else ch's sms_channel (*sms), else none. */
+static enum route chat_route(const struct pt_config *cfg, sqlite3 *db, const struct pt_channel *ch,
+			     const char *to, const char *kind, const char *lang, char *tpl,
+			     size_t tcap, char *code, size_t ccap, const struct pt_channel **sms)
+{
+	*sms = NULL;
+	if (!outside_window(db, ch, to, pt_now_ms()))
+		return ROUTE_DIRECT;
+	if (kind && pt_whatsapp_template(ch->conf, kind, lang, tpl, tcap, code, ccap) == PT_OK)
+		return ROUTE_TEMPLATE;
+	*sms = ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
+	if (*sms && (*sms)->adapter->build_send)
+		return ROUTE_SMS;
+	*sms = NULL;
+	return ROUTE_NONE;
+}
+
+/* Queue it along route r (chat_route's answer): the text itself, a template
+ * row with the text as its parameter, or the GSM-7 folded text by SMS. */
+static int queue_routed(sqlite3 *db, const struct pt_outbox_item *it, enum route r,
+			const char *tpl, const char *code, const struct pt_channel *sms,
+			int64_t *id_out)
+{
+	struct pt_outbox_item q = *it;
+	int rc;
+	if (r == ROUTE_DIRECT) {
+		q.template_row = 0;
+		return pt_outbox_enqueue(db, &q, id_out);
+	}
+	if (r == ROUTE_NONE)
+		return PT_ENOTFOUND;
+	char *buf = malloc(PT_REPLY_MAX);
+	if (!buf)
+		return PT_ENOMEM;
+	if (r == ROUTE_TEMPLATE) {
+		rc = pt_outbox_template_text(tpl, code, it->text, buf, PT_REPLY_MAX);
+		q.text = buf;
+		q.template_row = 1;
+		q.not_sms = 1;
+	} else {
+		pt_gsm7_fold(it->text, strlen(it->text), buf, PT_REPLY_MAX);
+		rc = PT_OK;
+		q.channel = sms->name;
+		q.text = buf;
+		q.template_row = 0;
+		q.not_sms = 0;
+	}
+	if (rc == PT_OK)
+		rc = pt_outbox_enqueue(db, &q, id_out);
+	if (rc == PT_OK)
+		pt_log(PT_LOG_INFO, "chat_window_closed", "channel=%s route=%s%s", it->channel,
+		       r == ROUTE_TEMPLATE ? "template:" : "sms:", r == ROUTE_TEMPLATE ? tpl : sms->name);
+	free(buf);
+	return rc;
+}
+
+int pt_actions_queue_chat(const struct pt_config *cfg, sqlite3 *db, const struct pt_outbox_item *it,
+			  const char *kind, const char *lang, int64_t *id_out)
+{
+	if (!cfg || !db || !it || !it->channel || !it->to || !it->text)
+		return PT_EINVAL;
+	const struct pt_channel *ch = pt_config_channel(cfg, it->channel);
+	if (!ch)
+		return PT_ENOTFOUND;
+	char tpl[128], code[16];
+	const struct pt_channel *sms;
+	enum route r = chat_route(cfg, db, ch, it->to, kind, lang ? lang : "id", tpl, sizeof(tpl),
+				  code, sizeof(code), &sms);
+	if (r == ROUTE_NONE)
+		pt_log(PT_LOG_WARN, "chat_window_no_route", "channel=%s kind=%s", ch->name,
+		       kind ? kind : "-");
+	return queue_routed(db, it, r, tpl, code, sms, id_out);
+}
+
 /* A WhatsApp message the provider refused because the 24-hour window had
  * closed (error 131047, reported after the send was accepted): queue the same
- * text on the channel's SMS fallback. PT_ENOTFOUND when there is none. */
+ * text on the channel's SMS fallback, once. When the send's result is not
+ * recorded yet, the fallback waits with the early report. */
 int pt_actions_chat_fallback(const struct pt_config *cfg, sqlite3 *db, const char *channel,
 			     const char *provider_id)
 {
 	const struct pt_channel *ch = pt_config_channel(cfg, channel);
 	const struct pt_channel *sms =
 		ch && ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
-	if (!sms)
+	if (!sms || !provider_id || !provider_id[0])
 		return PT_ENOTFOUND;
-	sqlite3_stmt *q = pt_store_stmt(db, "SELECT contact_id, peer, body, ticket_id, id FROM messages "
+	sqlite3_stmt *q = pt_store_stmt(db, "SELECT id FROM messages "
 					    "WHERE channel = ?1 AND direction = 'out' AND provider_id = ?2");
 	if (!q)
 		return PT_EDB;
 	sqlite3_bind_text(q, 1, channel, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, provider_id, -1, SQLITE_STATIC);
-	int rc = PT_ENOTFOUND;
-	if (sqlite3_step(q) == SQLITE_ROW) {
-		char peer[PT_PHONE_MAX], body[PT_REPLY_MAX];
-		pt_strlcpy(peer, (const char *)sqlite3_column_text(q, 1), sizeof(peer));
-		const char *b = (const char *)sqlite3_column_text(q, 2);
-		size_t n = pt_gsm7_fold(b ? b : "", b ? strlen(b) : 0, body, sizeof(body));
-		(void)n;
-		struct pt_outbox_item it = {
-			.channel = sms->name,
-			.contact_id = sqlite3_column_int64(q, 0),
-			.to = peer,
-			.text = body,
-			.in_reply_to = 0,
-			.ticket_id = sqlite3_column_int64(q, 3),
-		};
-		sqlite3_reset(q);
-		rc = pt_outbox_enqueue(db, &it, NULL);
-		if (rc == PT_OK)
-			pt_log(PT_LOG_INFO, "chat_window_fallback", "channel=%s fallback=%s", channel,
-			       sms->name);
-		return rc;
-	}
+	int st = sqlite3_step(q);
+	int64_t id = st == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
 	sqlite3_reset(q);
-	return rc;
+	if (st != SQLITE_ROW && st != SQLITE_DONE)
+		return PT_EDB;
+	if (id == 0) { /* the status overtook the send's result */
+		int rc = pt_outbox_defer_fallback(db, channel, provider_id, sms->name);
+		return rc == PT_OK ? PT_ENOTFOUND : rc;
+	}
+	int rc = pt_outbox_fallback_sms(db, id, sms->name, NULL);
+	if (rc == PT_OK)
+		pt_log(PT_LOG_INFO, "chat_window_fallback", "channel=%s fallback=%s", channel,
+		       sms->name);
+	return rc == PT_EEXIST ? PT_ENOTFOUND : rc;
 }
 
 /* The label a resident reads for a state, with the detail staff recorded:
@@ -475,11 +560,26 @@ int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dial
 		      const struct pt_ticket *t, const char *note, int64_t *out_id)
 {
 	const struct pt_channel *ch = pt_config_channel(cfg, t->channel);
+	const struct pt_channel *sms = NULL;
+	const char *lang = strcmp(t->lang, "en") == 0 ? "en" : "id";
+	/* A ticket that came in through no channel of ours (Open311): the first
+	 * SMS channel that can send reaches the resident's phone number. */
+	for (int i = 0; !ch && t->phone[0] == '+' && i < cfg->nchannels; i++)
+		if (cfg->channels[i].adapter->kind == PT_CHAN_SMS &&
+		    cfg->channels[i].adapter->build_send)
+			ch = &cfg->channels[i];
+	char tpl[128] = "", code[16] = "";
+	enum route r = ROUTE_DIRECT;
 	if (ch && ch->adapter->kind == PT_CHAN_USSD) /* a USSD caller gets an SMS */
 		ch = ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
-	else if (ch && ch->sms_channel[0] && outside_window(db, ch, t->phone, pt_now_ms()))
-		ch = pt_config_channel(cfg, ch->sms_channel); /* WhatsApp: past 24 h, by SMS */
-	if (!ch || !ch->adapter->build_send) {
+	else if (ch) /* WhatsApp past 24 h: its template, else by SMS */
+		r = chat_route(cfg, db, ch, t->phone, "status_changed", lang, tpl, sizeof(tpl), code,
+			       sizeof(code), &sms);
+	if (r == ROUTE_SMS) { /* written for an SMS from the start */
+		ch = sms;
+		r = ROUTE_DIRECT;
+	}
+	if (!ch || !ch->adapter->build_send || r == ROUTE_NONE) {
 		pt_log(PT_LOG_WARN, "notify_no_channel", "ticket_channel=%s", t->channel);
 		return PT_ENOTFOUND;
 	}
@@ -487,7 +587,7 @@ int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dial
 	if (!s)
 		return PT_ENOMEM;
 	pt_session_init(s);
-	pt_strlcpy(s->lang, strcmp(t->lang, "en") == 0 ? "en" : "id", sizeof(s->lang));
+	pt_strlcpy(s->lang, lang, sizeof(s->lang));
 	char shown[10], label[320], date[16];
 	pt_ticket_format(t->number, shown);
 	notify_label(t->status, s->lang, note, label, sizeof(label));
@@ -514,7 +614,7 @@ int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dial
 			.ticket_id = t->id,
 			.not_sms = ch->adapter->kind != PT_CHAN_SMS,
 		};
-		rc = pt_outbox_enqueue(db, &it, out_id);
+		rc = queue_routed(db, &it, r, tpl, code, NULL, out_id);
 	}
 	free(s);
 	return rc;

@@ -9,6 +9,8 @@
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -39,6 +41,41 @@ const char *pt_strerror(int err)
 	}
 }
 
+/* Tests move a running server's clock: PINTU_CLOCK_OFFSET_FILE names a file
+ * holding a decimal offset in ms added to the real clock (re-read when its
+ * modification time changes). */
+static char env_offset_file[512];
+
+static int64_t real_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t clock_offset_ms(void)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static struct timespec seen;
+	static int64_t offset;
+	struct stat sb;
+	pthread_mutex_lock(&mu);
+	if (stat(env_offset_file, &sb) == 0 &&
+	    (sb.st_mtim.tv_sec != seen.tv_sec || sb.st_mtim.tv_nsec != seen.tv_nsec)) {
+		FILE *fp = fopen(env_offset_file, "r");
+		long long v = 0;
+		if (fp && fscanf(fp, "%lld", &v) == 1) {
+			offset = v;
+			seen = sb.st_mtim;
+		}
+		if (fp)
+			fclose(fp);
+	}
+	int64_t o = offset;
+	pthread_mutex_unlock(&mu);
+	return o;
+}
+
 int64_t pt_now_ms(void)
 {
 	int64_t p = atomic_load(&pinned_ms);
@@ -49,10 +86,15 @@ int64_t pt_now_ms(void)
 	if (!atomic_load(&env_checked)) {
 		const char *e = getenv("PINTU_NOW_MS");
 		env_ms = e ? strtoll(e, NULL, 10) : 0;
+		const char *f = getenv("PINTU_CLOCK_OFFSET_FILE");
+		if (f)
+			pt_strlcpy(env_offset_file, f, sizeof(env_offset_file));
 		atomic_store(&env_checked, 1);
 	}
 	if (env_ms != 0)
 		return env_ms;
+	if (env_offset_file[0])
+		return real_ms() + clock_offset_ms();
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;

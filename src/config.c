@@ -482,7 +482,7 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 {
 	static const char *const keys[] = { "office", "listen",  "db",     "dialogs",  "sessions",
 					    "limits", "sender",  "programs", "areas", "channels",
-					    NULL };
+					    "staff", "service_levels", "broadcasts", NULL };
 	static const char *const skeys[] = { "ussd_resume_minutes", "sms_expiry_minutes", NULL };
 	static const char *const lkeys[] = { "max_body_bytes", "connection_timeout_s",
 					     "max_connections", "messages_per_minute", NULL };
@@ -577,6 +577,40 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 	return PT_OK;
 }
 
+/* Sections other modules own: validated by them, kept for them. */
+static int keep_sections(struct pt_config *cfg, cJSON *root, char *err, size_t errlen,
+			 const char *source)
+{
+	static const struct {
+		const char *key;
+		int (*check)(const cJSON *section, char *err, size_t errlen);
+	} owners[PT_CFG_NSECTIONS] = {
+		[PT_CFG_STAFF] = { "staff", pt_auth_check_config },
+		[PT_CFG_SERVICE_LEVELS] = { "service_levels", pt_proc_check_config },
+		[PT_CFG_BROADCASTS] = { "broadcasts", pt_broadcast_check_config },
+	};
+	for (int i = 0; i < PT_CFG_NSECTIONS; i++) {
+		cJSON *sec = cJSON_GetObjectItemCaseSensitive(root, owners[i].key);
+		if (!sec)
+			continue;
+		char inner[400] = "";
+		if (!cJSON_IsObject(sec)) {
+			snprintf(err, errlen, "%s: %s: must be an object", source, owners[i].key);
+			return PT_ECONFIG;
+		}
+		if (owners[i].check(sec, inner, sizeof(inner)) < 0) {
+			snprintf(err, errlen, "%s: %s", source, inner[0] ? inner : owners[i].key);
+			return PT_ECONFIG;
+		}
+		cfg->sections[i] = cJSON_Duplicate(sec, 1);
+		if (!cfg->sections[i]) {
+			snprintf(err, errlen, "out of memory");
+			return PT_ENOMEM;
+		}
+	}
+	return PT_OK;
+}
+
 struct pt_config *pt_config_parse(const char *json, size_t len, const char *source, char *err,
 				  size_t errlen)
 {
@@ -614,6 +648,8 @@ struct pt_config *pt_config_parse(const char *json, size_t len, const char *sour
 		snprintf(err, errlen, "%s: %s", source, inner[0] ? inner : "out of memory");
 		goto fail;
 	}
+	if (keep_sections(cfg, root, err, errlen, source) < 0)
+		goto fail;
 	cJSON_Delete(root);
 	return cfg;
 fail:
@@ -665,6 +701,8 @@ void pt_config_free(struct pt_config *c)
 		free(c->areas[i].kel);
 	free(c->areas);
 	free(c->programs);
+	for (int i = 0; i < PT_CFG_NSECTIONS; i++)
+		cJSON_Delete(c->sections[i]);
 	free(c);
 }
 

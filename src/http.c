@@ -20,20 +20,26 @@
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "pintu/common.h"
 #include "pintu/form.h"
 #include "pintu/text.h"
+#include "pintu/web.h"
 
 #define URI_MAX 8192
 #define BATCH_WEBHOOK_MAX 32 /* messages and statuses in one provider POST */
+#define WEB_BODY_MAX (8u << 20) /* staff requests: a CSV import of subscribers at most */
+#define WEB_WORKERS 2
+#define WEB_HEADERS_MAX 48
 
 enum phase { PH_NEW = 0, PH_BODY, PH_WAIT, PH_DONE };
 
@@ -48,6 +54,26 @@ struct pt_http {
 	_Atomic int inflight; /* webhooks handed to the inbox and not yet completed */
 	_Atomic int stopping; /* set by pt_http_stop: answer 503 instead of suspending */
 	struct pt_sender *sender; /* for per-channel send counts in /metrics (may be NULL) */
+	/* Staff-side requests (pt_web_handle) run on worker threads. */
+	struct pt_app *app;
+	pthread_t workers[WEB_WORKERS];
+	int nworkers;
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	struct req *whead, *wtail;
+	int wstop;
+};
+
+/* A staff-side request: its headers copied before suspending, the handler's
+ * view of it and its answer. */
+struct web_job {
+	struct req *next;
+	char *hname[WEB_HEADERS_MAX], *hval[WEB_HEADERS_MAX];
+	int nh;
+	char addr[64];
+	char path[1024];
+	struct pt_web_req req;
+	struct pt_web_resp resp;
 };
 
 struct req {
@@ -60,6 +86,7 @@ struct req {
 	int too_big;
 	int is_status;      /* /webhooks/<name>/status */
 	int inflight;       /* counted in h->inflight */
+	struct web_job *web; /* a staff-side request (pt_web_owns_path) */
 	/* A POST carrying several messages (parse_batch): one inbox request
 	 * each; the connection is answered when the last one has committed. */
 	struct pt_inbox_req *batch;
@@ -150,6 +177,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	if (r->inflight)
 		atomic_fetch_sub(&r->h->inflight, 1);
+	if (r->web) {
+		for (int i = 0; i < r->web->nh; i++) {
+			free(r->web->hname[i]);
+			free(r->web->hval[i]);
+		}
+		pt_web_resp_free(&r->web->resp);
+		free(r->web);
+	}
 	free(r->uri);
 	free(r->body);
 	free(r->batch);
@@ -285,13 +320,15 @@ static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http 
 		"pintu_inbox_errors_total %llu\npintu_inbound_rate_limited_total %llu\n"
 		"pintu_needs_info_replies_total %llu\npintu_store_jobs_total %llu\n"
 		"pintu_store_batches_total %llu\npintu_store_commit_failures_total %llu\n"
-		"pintu_store_syncs_total %llu\npintu_store_sync_seconds_total %.6f\n",
+		"pintu_store_syncs_total %llu\npintu_store_sync_seconds_total %.6f\n"
+		"pintu_store_wal_frames_total %llu\n",
 		(unsigned long long)is.messages, (unsigned long long)is.duplicates,
 		(unsigned long long)is.steps, (unsigned long long)is.tickets,
 		(unsigned long long)is.errors, (unsigned long long)is.rate_limited,
 		(unsigned long long)is.attached, (unsigned long long)ss.jobs,
 		(unsigned long long)ss.batches, (unsigned long long)ss.commit_failures,
-		(unsigned long long)ss.syncs, (double)ss.sync_us / 1e6);
+		(unsigned long long)ss.syncs, (double)ss.sync_us / 1e6,
+		(unsigned long long)ss.wal_frames);
 	off = channel_metrics(h, buf, sizeof(buf), off);
 	if (off >= sizeof(buf))
 		off = sizeof(buf) - 1;
@@ -325,7 +362,7 @@ static int route_webhook(struct req *r, const char *url)
 
 static int append_body(struct req *r, const char *data, size_t len)
 {
-	size_t max = r->h->cfg->max_body;
+	size_t max = r->web ? WEB_BODY_MAX : r->h->cfg->max_body;
 	if (r->too_big || r->body_len + len > max) {
 		r->too_big = 1;
 		return 0;
@@ -509,6 +546,148 @@ static enum MHD_Result finish_webhook(struct req *r)
 			 resp->body, resp->body_len);
 }
 
+/* ---- staff-side requests: worker threads call pt_web_handle() ---- */
+
+static const char *web_header(const struct pt_web_req *wr, const char *name)
+{
+	const struct web_job *j = wr->hctx;
+	for (int i = 0; i < j->nh; i++)
+		if (strcasecmp(j->hname[i], name) == 0)
+			return j->hval[i];
+	return NULL;
+}
+
+static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	(void)kind;
+	struct web_job *j = cls;
+	if (j->nh >= WEB_HEADERS_MAX || !key)
+		return MHD_YES;
+	j->hname[j->nh] = strdup(key);
+	j->hval[j->nh] = strdup(value ? value : "");
+	if (!j->hname[j->nh] || !j->hval[j->nh]) {
+		free(j->hname[j->nh]);
+		free(j->hval[j->nh]);
+		return MHD_NO;
+	}
+	j->nh++;
+	return MHD_YES;
+}
+
+static void *web_worker(void *arg)
+{
+	struct pt_http *h = arg;
+	sqlite3 *rdb = pt_store_open_reader(h->st);
+	pthread_mutex_lock(&h->wmu);
+	for (;;) {
+		while (!h->whead && !h->wstop)
+			pthread_cond_wait(&h->wcv, &h->wmu);
+		if (!h->whead)
+			break;
+		struct req *r = h->whead;
+		h->whead = r->web->next;
+		if (!h->whead)
+			h->wtail = NULL;
+		pthread_mutex_unlock(&h->wmu);
+		r->web->req.rdb = rdb;
+		pt_web_handle(h->app, &r->web->req, &r->web->resp);
+		r->phase = PH_DONE;
+		MHD_resume_connection(r->conn);
+		pthread_mutex_lock(&h->wmu);
+	}
+	pthread_mutex_unlock(&h->wmu);
+	sqlite3_close(rdb);
+	return NULL;
+}
+
+/* The body of a staff-side request is complete: queue it for a worker. */
+static enum MHD_Result start_web(struct req *r, const char *method)
+{
+	struct pt_http *h = r->h;
+	struct web_job *j = r->web;
+	if (r->too_big)
+		return send_error(r->conn, h, 413, "request body too large");
+	if (!h->nworkers)
+		return send_error(r->conn, h, 503, "the staff console is not running");
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, copy_header, j);
+	remote_addr(r->conn, j->addr, sizeof(j->addr));
+	const char *q = r->uri ? strchr(r->uri, '?') : NULL;
+	size_t plen = q ? (size_t)(q - r->uri) : strlen(r->uri ? r->uri : "");
+	if (plen >= sizeof(j->path))
+		return send_error(r->conn, h, 414, "URI too long");
+	memcpy(j->path, r->uri, plen);
+	j->path[plen] = '\0';
+	j->req = (struct pt_web_req){
+		.method = method,
+		.path = j->path,
+		.query = q ? q + 1 : "",
+		.body = r->body ? r->body : "",
+		.body_len = r->body_len,
+		.remote_addr = j->addr,
+		.header = web_header,
+		.hctx = j,
+	};
+	const char *ct = web_header(&j->req, "Content-Type");
+	j->req.content_type = ct ? ct : "";
+	r->inflight = 1;
+	atomic_fetch_add(&h->inflight, 1);
+	if (atomic_load(&h->stopping))
+		return send_closing(r->conn, h);
+	r->phase = PH_WAIT;
+	MHD_suspend_connection(r->conn);
+	pthread_mutex_lock(&h->wmu);
+	j->next = NULL;
+	if (h->wtail)
+		h->wtail->web->next = r;
+	else
+		h->whead = r;
+	h->wtail = r;
+	pthread_cond_signal(&h->wcv);
+	pthread_mutex_unlock(&h->wmu);
+	return MHD_YES;
+}
+
+static enum MHD_Result finish_web(struct req *r)
+{
+	struct pt_web_resp *wr = &r->web->resp;
+	const char *body = wr->static_body ? wr->static_body : wr->body ? wr->body : "";
+	size_t len = wr->static_body || wr->body ? wr->body_len : 0;
+	struct MHD_Response *resp = MHD_create_response_from_buffer(
+		len, (void *)body, wr->static_body ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_COPY);
+	if (!resp)
+		return MHD_NO;
+	unsigned status = wr->status ? (unsigned)wr->status : 200;
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+				wr->content_type[0] ? wr->content_type
+						    : "application/json; charset=utf-8");
+	MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+	MHD_add_response_header(resp, "Referrer-Policy", "same-origin");
+	MHD_add_response_header(resp, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'");
+	int has_cache = 0;
+	for (int i = 0; i < wr->nheaders; i++) {
+		char *c = strchr(wr->headers[i], ':');
+		if (!c)
+			continue;
+		*c = '\0';
+		const char *v = c + 1;
+		while (*v == ' ')
+			v++;
+		if (strcasecmp(wr->headers[i], "Cache-Control") == 0)
+			has_cache = 1;
+		MHD_add_response_header(resp, wr->headers[i], v);
+		*c = ':';
+	}
+	if (!has_cache)
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	enum MHD_Result ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	count(r->h, status);
+	return ret;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -535,6 +714,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				return page_metrics(conn, h);
 			return page_index(conn, h);
 		}
+		if (pt_web_owns_path(url)) {
+			r->web = calloc(1, sizeof(*r->web));
+			if (!r->web)
+				return send_error(conn, h, 500, "out of memory");
+			const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+								     MHD_HTTP_HEADER_CONTENT_LENGTH);
+			if (cl && strtoull(cl, NULL, 10) > WEB_BODY_MAX)
+				return send_error(conn, h, 413, "request body too large");
+			return MHD_YES;
+		}
 		if (route_webhook(r, url) < 0)
 			return send_error(conn, h, 404, "not found");
 		if (!is_get && !is_post)
@@ -558,9 +747,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (r->phase == PH_BODY)
-		return start_webhook(r, method);
+		return r->web ? start_web(r, method) : start_webhook(r, method);
 	if (r->phase == PH_DONE)
-		return finish_webhook(r);
+		return r->web ? finish_web(r) : finish_webhook(r);
 	return MHD_YES; /* PH_WAIT: spurious call while suspended */
 }
 
@@ -635,6 +824,8 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 	h->cfg = cfg;
 	h->inbox = inbox;
 	h->st = st;
+	pthread_mutex_init(&h->wmu, NULL);
+	pthread_cond_init(&h->wcv, NULL);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	if (ss.ss_family == AF_INET6)
@@ -664,6 +855,19 @@ void pt_http_set_sender(struct pt_http *h, struct pt_sender *s)
 	h->sender = s;
 }
 
+int pt_http_set_app(struct pt_http *h, struct pt_app *app)
+{
+	if (h->nworkers)
+		return PT_ESTATE;
+	h->app = app;
+	for (int i = 0; i < WEB_WORKERS; i++) {
+		if (pthread_create(&h->workers[i], NULL, web_worker, h) != 0)
+			return h->nworkers ? PT_OK : PT_ENOMEM;
+		h->nworkers++;
+	}
+	return PT_OK;
+}
+
 unsigned pt_http_port(const struct pt_http *h)
 {
 	return h->port;
@@ -673,13 +877,16 @@ void pt_http_stop(struct pt_http *h)
 {
 	if (!h)
 		return;
-	/* Stop accepting (new requests on open connections get 503), then let
+	/* Answer new requests 503 (they arrive until MHD_stop_daemon), then let
 	 * every suspended webhook commit and be answered: a suspended connection
 	 * must not meet MHD_stop_daemon, and its job still points at its request.
 	 * Should the disk hang for a minute, exit without closing: everything
 	 * acknowledged is on disk, and providers retry what was not. */
 	atomic_store(&h->stopping, 1);
-	MHD_quiesce_daemon(h->d);
+	/* No MHD_quiesce_daemon(): with a thread pool and epoll, libmicrohttpd
+	 * 0.9.75 can abort in it ("Failed to remove listen FD from epoll set")
+	 * when a worker has just taken the listen socket out of its epoll set.
+	 * Connections that still arrive get 503 from the stopping flag. */
 	for (int i = 0; atomic_load(&h->inflight) > 0; i++) {
 		if (i == 6000) {
 			pt_log(PT_LOG_ERROR, "shutdown_stuck", "inflight=%d",
@@ -690,5 +897,13 @@ void pt_http_stop(struct pt_http *h)
 		nanosleep(&ts, NULL);
 	}
 	MHD_stop_daemon(h->d);
+	pthread_mutex_lock(&h->wmu);
+	h->wstop = 1;
+	pthread_cond_broadcast(&h->wcv);
+	pthread_mutex_unlock(&h->wmu);
+	for (int i = 0; i < h->nworkers; i++)
+		pthread_join(h->workers[i], NULL);
+	pthread_mutex_destroy(&h->wmu);
+	pthread_cond_destroy(&h->wcv);
 	free(h);
 }

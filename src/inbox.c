@@ -67,6 +67,7 @@
 #include <string.h>
 
 #include "pintu/actions.h"
+#include "pintu/hooks.h"
 #include "pintu/common.h"
 #include "pintu/text.h"
 #include "pintu/tickets.h"
@@ -805,6 +806,34 @@ out:
 	return rc;
 }
 
+/* A plain SMS/chat text goes first to the subscription keywords (STOP must
+ * always work, even over the rate limit) and the office procedure (appeals,
+ * satisfaction answers): include/pintu/hooks.h. *done = 1 when one took it. */
+static int run_hooks(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, const char *key,
+		     int64_t contact_id, const char *lang, struct step *sp, int64_t now, int *done)
+{
+	*done = 0;
+	struct pt_inbound ib = {
+		.cfg = in->cfg, .dialogs = in->dialogs, .chan = r->chan, .contact_id = contact_id,
+		.phone = r->msg.from, .lang = lang, .text = r->msg.text, .now_ms = now,
+	};
+	int rc = pt_subs_inbound(db, &ib, sp->out.text, sizeof(sp->out.text));
+	if (rc == 0)
+		rc = pt_proc_inbound(db, &ib, sp->out.text, sizeof(sp->out.text));
+	if (rc <= 0)
+		return rc;
+	*done = 1;
+	if (!sp->out.text[0]) {
+		int64_t id;
+		r->reply.has_text = 0;
+		return inbound_insert(in, db, r, key, contact_id, NULL, now, &id);
+	}
+	sp->out.len = strlen(sp->out.text);
+	sp->out.end = 0;
+	return store_and_reply(in, db, r, key, contact_id, 0, &sp->out, now, sp->state,
+			       sizeof(sp->state), NULL);
+}
+
 static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req *r)
 {
 	struct step *sp = malloc(sizeof(*sp));
@@ -851,6 +880,12 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	struct pt_dialog_env env;
 	pt_actions_env(&env, &actx);
 	env.now_ms = now;
+	if (!ussd && !r->apology) {
+		int hooked;
+		if ((rc = run_hooks(in, db, r, key, contact_id, lang, sp, now, &hooked)) < 0 ||
+		    hooked)
+			goto out;
+	}
 	/* USSD counts the round that opens a session, SMS/chat every message. */
 	if (!ussd || first) {
 		int over, notify;

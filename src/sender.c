@@ -47,14 +47,30 @@
  * sends that message once more: delivery is at least once. That window cannot
  * be closed without idempotency keys on the provider side (few SMS APIs have
  * them); it covers the requests in flight at the crash (at most MAX_INFLIGHT).
- * pt_sender_stop() records the results that already came back and queues the
- * interrupted and not yet started jobs again in one last transaction (if that
+ * pt_sender_stop() starts nothing new, lets the requests in flight finish for
+ * up to SHUTDOWN_GRACE_MS (so a graceful restart does not send them twice),
+ * records the results that came back and queues the interrupted and not yet
+ * started jobs again in one last transaction (if that
  * fails they stay 'sending' and the next start queues them).
  *
  * Rate limit: a pacer per channel (rate_per_s; 0 = unlimited) on a monotonic
  * microsecond clock, a GCRA: requests start 1/rate apart, not in bursts; a
- * start that came late (poll granularity) is credited up to PACE_CREDIT_US so
+ * start that came late (poll granularity, a loaded machine) is credited up to
+ * PACE_CREDIT_US (20 ms: at 500/s a catch-up of at most 10 back to back) so
  * the long-run rate is exact.
+ *
+ * Broadcasts (src/broadcast.c): outbound rows of a broadcast carry
+ * broadcast_id and priority 1. The scan takes rows by (priority, due time), so
+ * dialog replies and notifications (priority 0) are always claimed first, and
+ * it never takes a broadcast row whose broadcast is not 'sending' (paused,
+ * cancelled) or is held by quiet hours (broadcasts.hold_until_ms > now): the
+ * broadcast pump keeps only about 2 s of a channel's rate of such rows queued,
+ * so pause/cancel/quiet hours act within a second. Right before a broadcast
+ * row is claimed the recipient's number is checked against STOP
+ * (pt_subs_is_stopped): a stopped number's row becomes 'failed' ("stopped")
+ * and its recipient 'skipped'. A permanent failure that is a provider's
+ * opt-out (Twilio error 21610, Telegram 403 "blocked") is recorded as a STOP
+ * (pt_subs_optout_signal) in the same transaction as the failure.
  *
  * Logs carry the row id, channel, masked number and outcome; never the text
  * or a full number. A provider's error excerpt goes through
@@ -76,14 +92,16 @@
 
 #include "pintu/common.h"
 #include "pintu/store.h"
+#include "pintu/subscriptions.h"
 #include "pintu/text.h"
 
 #define MAX_INFLIGHT 64   /* concurrent transfers (and pooled easy handles) */
 #define JOB_MAX 256       /* claimed rows held at once */
 #define CLAIM_MAX 256     /* rows claimed in one round */
 #define LOOKAHEAD_MS 250  /* a rate-limited channel claims what it starts in this time */
-#define PACE_CREDIT_US 2000
+#define PACE_CREDIT_US 20000 /* lateness made up for: a loaded machine wakes late */
 #define IDLE_MAX_MS 1000
+#define SHUTDOWN_GRACE_MS 1000 /* in-flight requests may finish when stopping */
 #define RESP_CAP 16384
 #define RETRY_AFTER_MAX_MS (24LL * 3600 * 1000)
 #define RETRY_AFTER_MAX_S 10000000L
@@ -98,6 +116,9 @@ struct finish_ctx {
 	const char *provider_id; /* NULL or "" = none */
 	const char *error;       /* NULL = clear */
 	int64_t next_attempt_ms; /* 0 = NULL */
+	const char *channel;     /* for an opt-out signal on failure */
+	const char *adapter_type;
+	const char *peer;
 };
 
 enum job_state { JOB_FREE = 0, JOB_SCANNED, JOB_PENDING, JOB_RUNNING, JOB_DONE };
@@ -108,6 +129,7 @@ struct job {
 	enum job_state state;
 	int ch;       /* index in s->ch */
 	int64_t id;
+	int64_t broadcast_id; /* 0 = not a broadcast row */
 	int attempts; /* including this attempt once claimed */
 	char to[PT_PHONE_MAX];
 	char text[PT_REPLY_MAX];
@@ -341,6 +363,46 @@ struct round_ctx {
 
 static int finish_row(sqlite3 *db, void *arg);
 
+/* A broadcast row whose number said STOP since it was queued: 'failed'
+ * ("stopped"), its recipient 'skipped'. 1 when stopped, 0 not, PT_EDB. */
+static int skip_if_stopped(sqlite3 *db, const struct job *j, int64_t now)
+{
+	int stopped = pt_subs_is_stopped(db, j->to);
+	if (stopped <= 0)
+		return stopped < 0 ? PT_EDB : 0;
+	static const char *const sql[] = {
+		"UPDATE messages SET status = 'failed', last_error = 'stopped', "
+		"next_attempt_ms = NULL, updated_ms = ?2 WHERE id = ?1 AND status = 'queued'",
+		"UPDATE broadcast_recipients SET state = 'skipped', note = 'stopped', "
+		"updated_ms = ?2 WHERE message_id = ?1",
+	};
+	for (size_t i = 0; i < PT_ARRAY_LEN(sql); i++) {
+		sqlite3_stmt *s = pt_store_stmt(db, sql[i]);
+		if (s == NULL)
+			return PT_EDB;
+		sqlite3_bind_int64(s, 1, j->id);
+		sqlite3_bind_int64(s, 2, now);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return PT_EDB;
+	}
+	return 1;
+}
+
+/* The reason when a permanent failure is the provider telling us the
+ * resident opted out, else NULL. */
+static const char *optout_reason(const struct finish_ctx *c)
+{
+	if (c->error == NULL || c->adapter_type == NULL || strcmp(c->status, "failed") != 0)
+		return NULL;
+	if (strcmp(c->adapter_type, "twilio") == 0 && strstr(c->error, "error 21610") != NULL)
+		return "twilio_21610";
+	if (strcmp(c->adapter_type, "telegram") == 0 && strncmp(c->error, "blocked", 7) == 0)
+		return "telegram_blocked";
+	return NULL;
+}
+
 static int round_tx(sqlite3 *db, void *arg)
 {
 	struct round_ctx *c = arg;
@@ -357,6 +419,15 @@ static int round_tx(sqlite3 *db, void *arg)
 	if (s == NULL)
 		return PT_EDB;
 	for (int i = 0; i < c->nclaim; i++) {
+		if (c->claim[i]->broadcast_id > 0) {
+			int stopped = skip_if_stopped(db, c->claim[i], c->now);
+			if (stopped < 0)
+				return stopped;
+			if (stopped) {
+				c->claim[i]->claimed = 0;
+				continue;
+			}
+		}
 		sqlite3_bind_int64(s, 1, c->claim[i]->id);
 		sqlite3_bind_int64(s, 2, c->now);
 		int rc = sqlite3_step(s);
@@ -406,6 +477,13 @@ static int finish_row(sqlite3 *db, void *arg)
 			continue;
 		}
 		return PT_EDB;
+	}
+	const char *optout = sqlite3_changes(db) == 1 ? optout_reason(c) : NULL;
+	if (optout && c->peer && c->channel) {
+		if (pt_subs_optout_signal(db, c->channel, c->peer, optout) != PT_OK)
+			return PT_EDB;
+		pt_log(PT_LOG_INFO, "sender_optout", "id=%lld channel=%s reason=%s",
+		       (long long)c->id, c->channel, optout);
 	}
 	if (sqlite3_changes(db) == 1 && pid && strcmp(c->status, "sent") == 0)
 		return pt_outbox_apply_early(db, c->id, pid); /* reports that came first */
@@ -564,6 +642,9 @@ static void job_outcome(struct pt_sender *s, struct job *j, int result)
 	j->fin.id = j->id;
 	j->fin.now = now;
 	j->fin.error = j->err[0] ? j->err : NULL;
+	j->fin.channel = c->c->name;
+	j->fin.adapter_type = c->c->adapter->type;
+	j->fin.peer = j->to;
 	if (result == PT_SEND_OK)
 		atomic_fetch_add(&c->sent, 1);
 	else if (result == PT_SEND_FAIL)
@@ -772,6 +853,7 @@ static int scan_channel(struct pt_sender *s, int ci, int max, int *next_free)
 			memcpy(j->text, body, j->text_len);
 		j->text[j->text_len] = '\0';
 		j->attempts = sqlite3_column_int(q, 3) + 1;
+		j->broadcast_id = sqlite3_column_int64(q, 4);
 		j->claimed = 0;
 		j->state = JOB_SCANNED;
 		n++;
@@ -786,6 +868,7 @@ static int64_t channel_due_in(struct pt_sender *s, const char *name, int64_t now
 	int64_t due = -1;
 	sqlite3_stmt *q = s->next_due;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, now);
 	if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) != SQLITE_NULL) {
 		int64_t at = sqlite3_column_int64(q, 0);
 		due = at > now ? at - now : 0;
@@ -900,8 +983,7 @@ static int64_t start_due(struct pt_sender *s)
 					wait_us = w;
 				continue;
 			}
-			int64_t credit = c->interval_us < PACE_CREDIT_US ? c->interval_us
-									 : PACE_CREDIT_US;
+			int64_t credit = PACE_CREDIT_US;
 			c->tat_us = (c->tat_us < now_us - credit ? now_us : c->tat_us) +
 				    c->interval_us;
 		}
@@ -947,8 +1029,15 @@ static int poll_timeout_ms(struct pt_sender *s, int64_t start_wait_us)
 static void shutdown_jobs(struct pt_sender *s)
 {
 	int still = 0;
-	curl_multi_perform(s->multi, &still);
-	collect_done(s);
+	int64_t deadline = mono_ms() + SHUTDOWN_GRACE_MS;
+	/* let requests already on the wire finish: their answers are recorded,
+	 * so a restart does not send them again */
+	do {
+		curl_multi_perform(s->multi, &still);
+		collect_done(s);
+		if (s->running > 0)
+			curl_multi_poll(s->multi, NULL, 0, 20, NULL);
+	} while (s->running > 0 && mono_ms() < deadline);
 	for (int i = 0; i < MAX_INFLIGHT; i++) {
 		struct slot *sl = &s->slots[i];
 		if (sl->job == NULL)
@@ -1018,14 +1107,20 @@ static void sender_free(struct pt_sender *s)
 struct pt_sender *pt_sender_start(struct pt_store *st, const struct pt_sender_channel *chans,
 				  int nchans, const struct pt_sender_opts *opts)
 {
-	/* earliest due first: the messages_due index gives that order without a sort */
+	/* dialog replies and notifications (priority 0) before broadcast rows, then
+	 * earliest due first: the messages_queued_prio index gives that order; a
+	 * broadcast row only while its broadcast is sending and not held */
+#define BROADCAST_OK                                                                          \
+	"(broadcast_id IS NULL OR EXISTS (SELECT 1 FROM broadcasts b WHERE "                   \
+	"b.id = messages.broadcast_id AND b.state = 'sending' AND b.hold_until_ms <= ?2))"
 	static const char sql_scan[] =
-		"SELECT id, peer, body, attempts FROM messages WHERE direction = 'out' AND "
-		"status = 'queued' AND channel = ?1 AND next_attempt_ms <= ?2 "
-		"ORDER BY next_attempt_ms, id LIMIT ?3";
+		"SELECT id, peer, body, attempts, broadcast_id FROM messages WHERE direction = 'out' "
+		"AND status = 'queued' AND channel = ?1 AND next_attempt_ms <= ?2 AND " BROADCAST_OK
+		" ORDER BY priority, next_attempt_ms, id LIMIT ?3";
 	static const char sql_due[] =
 		"SELECT MIN(next_attempt_ms) FROM messages WHERE direction = 'out' AND "
-		"status = 'queued' AND channel = ?1";
+		"status = 'queued' AND channel = ?1 AND " BROADCAST_OK;
+#undef BROADCAST_OK
 
 	if (st == NULL || nchans < 0 || (nchans > 0 && chans == NULL))
 		return NULL;

@@ -6,6 +6,8 @@
  *   0 - empty file (nothing created yet).
  *   1 - initial schema: contacts, sessions, tickets, ticket_events, messages
  *       (docs/architecture.md, "Schema (version 1)").
+ *   2..5 - staff accounts, the office procedure, subscriptions, broadcasts:
+ *       scripts kept with their modules (src/migrations.h).
  *
  * Migrations: migrations[i] is an SQL script that upgrades version i to i+1.
  * Each runs inside its own BEGIN IMMEDIATE transaction that also sets
@@ -69,6 +71,7 @@
 #include <unistd.h>
 
 #include "pintu/common.h"
+#include "migrations.h"
 
 #define BATCH_MAX 512
 #define PATH_CAP 4096
@@ -155,6 +158,10 @@ static const char *const migrations[] = {
 	"  created_ms INTEGER NOT NULL,\n"
 	"  PRIMARY KEY (channel, provider_id, dlr)\n"
 	") WITHOUT ROWID;\n",
+	pt_schema_auth,      /* 1 -> 2: staff accounts (src/auth.c) */
+	pt_schema_procedure, /* 2 -> 3: the office procedure (src/procedure.c) */
+	pt_schema_subscriptions, /* 3 -> 4: broadcast subscriptions (src/subscriptions.c) */
+	pt_schema_broadcast, /* 4 -> 5: broadcasts (src/broadcast.c) */
 };
 
 _Static_assert(PT_ARRAY_LEN(migrations) == PT_STORE_SCHEMA_VERSION,
@@ -200,6 +207,7 @@ struct pt_store {
 	int ck_wanted, ck_started;
 	pthread_t ck_thread;
 	_Atomic int wal_frames;
+	_Atomic uint64_t frames_written; /* frames appended to the WAL since open */
 	_Atomic int sync_failed; /* sticky: see sync_wal() */
 
 	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us;
@@ -546,7 +554,9 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	(void)db;
 	(void)name;
 	struct pt_store *st = arg;
-	atomic_store(&st->wal_frames, frames);
+	int before = atomic_exchange(&st->wal_frames, frames);
+	/* The WAL restarts from frame 0 after a checkpoint. */
+	atomic_fetch_add(&st->frames_written, (uint64_t)(frames >= before ? frames - before : frames));
 	if (frames >= CHECKPOINT_FRAMES && st->ck_started) {
 		pthread_mutex_lock(&st->mu);
 		st->ck_wanted = 1;
@@ -936,4 +946,5 @@ void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 	out->commit_failures = atomic_load(&st->commit_failures);
 	out->syncs = atomic_load(&st->syncs);
 	out->sync_us = atomic_load(&st->sync_us);
+	out->wal_frames = atomic_load(&st->frames_written);
 }

@@ -56,6 +56,11 @@ for build in build build-asan; do
 	fi
 done
 
+# The staff console in a real headless Chromium (normal build only).
+if [ "${PINTU_ONLY_ASAN:-0}" != 1 ] && [ -x build/pintu ] && [ -f tests/browser/run.sh ]; then
+	run_suite "browser build" env PINTU_BIN=build/pintu sh tests/browser/run.sh
+fi
+
 
 echo
 [ -n "$failed_suites" ] && echo "failed suites:$failed_suites"

@@ -38,9 +38,32 @@ struct pt_ticket;
 int pt_actions_notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs, sqlite3 *db,
 		      const struct pt_ticket *t, const char *note, int64_t *out_id);
 
+struct pt_outbox_item;
+
+/* Queue it->text for a resident on channel it->channel, in the caller's
+ * transaction, respecting WhatsApp's 24-hour window: on a "whatsapp" channel
+ * whose resident (it->to) has not written on it for 24 hours (the session's
+ * updated_ms on that channel), the channel's template for kind (config
+ * "templates": {kind: {"name", "language", "language_en"}}; language_en is
+ * used when lang is "en") is queued as a template row carrying it->text as
+ * its body parameter (see pt_outbox_template_text); with no template for
+ * kind, it->text (GSM-7 folded) goes on the channel's sms_channel to the same
+ * number. Inside the window, and on every other channel, it->text is queued
+ * as given. kind: "status_changed", "broadcast", ... (any key of "templates").
+ * *id_out (may be NULL) gets the outbox row. PT_OK; PT_ENOTFOUND when the
+ * channel is unknown or the window is closed and there is neither a template
+ * nor an sms_channel (nothing queued; the caller decides); PT_EINVAL; PT_EDB. */
+int pt_actions_queue_chat(const struct pt_config *cfg, sqlite3 *db, const struct pt_outbox_item *it,
+			  const char *kind, const char *lang, int64_t *id_out);
+
 /* A WhatsApp message refused because its 24-hour window had closed (error
- * 131047 in a later status): queue its text on the channel's sms_channel.
- * PT_ENOTFOUND when there is no fallback or no such message. */
+ * 131047 in a later status): queue its text (a template row's parameter
+ * text) on the channel's sms_channel, once (a repeated status queues
+ * nothing). When the status came before the send's result was recorded (no
+ * row has provider_id yet), the fallback is remembered with the early report
+ * and pt_outbox_apply_early() queues it. PT_OK when an SMS was queued;
+ * PT_ENOTFOUND when there is no fallback channel, no such message (the
+ * fallback then waits for pt_outbox_apply_early), or it was already queued. */
 int pt_actions_chat_fallback(const struct pt_config *cfg, sqlite3 *db, const char *channel,
 			     const char *provider_id);
 

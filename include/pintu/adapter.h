@@ -52,7 +52,10 @@ struct pt_adapter {
 	 * means acknowledge only. Always sets status 200 for a well-formed answer. */
 	int (*render)(const void *conf, const struct pt_reply *reply, struct pt_http_resp *out);
 
-	/* Queued message -> provider send request. NULL if the channel cannot send. */
+	/* Queued message -> provider send request. NULL if the channel cannot send.
+	 * m->text is the row's text as queued; a text starting with
+	 * PT_OUTBOX_TEMPLATE_MARK is a template row (outbox.h), which only the
+	 * whatsapp adapter is ever given. */
 	int (*build_send)(const void *conf, const struct pt_outmsg *m, struct pt_outreq *out);
 
 	/* Provider's answer to a send -> PT_SEND_OK (with its message id in

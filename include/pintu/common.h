@@ -40,7 +40,9 @@ enum pt_err {
 const char *pt_strerror(int err);
 
 /* Wall-clock time in milliseconds since the Unix epoch. Tests can pin it with
- * pt_clock_set(); the environment variable PINTU_NOW_MS (decimal) pins it too. */
+ * pt_clock_set(); the environment variable PINTU_NOW_MS (decimal) pins it too,
+ * and PINTU_CLOCK_OFFSET_FILE (a file holding an offset in ms, re-read when it
+ * changes) moves a running server's clock forward for integration tests. */
 int64_t pt_now_ms(void);
 /* Pin the clock to ms (0 returns to the real clock). Not thread-safe against
  * concurrent readers of a changing value; meant for tests and the simulator. */

@@ -51,8 +51,21 @@ struct pt_channel {
 	int nallow;              /* 0 = any address */
 };
 
+/* Sections owned and validated by other modules (kept as JSON; each module
+ * parses its own at start): "staff" (src/auth.c), "service_levels"
+ * (src/procedure.c), "broadcasts" (src/broadcast.c). */
+enum pt_config_section { PT_CFG_STAFF, PT_CFG_SERVICE_LEVELS, PT_CFG_BROADCASTS, PT_CFG_NSECTIONS };
+struct cJSON;
+/* The validators config.c calls while loading (section NULL when absent is
+ * not called). Return PT_OK, or PT_ECONFIG with the message in err naming the
+ * key path ("service_levels.holidays[2]: not a date (YYYY-MM-DD)"). */
+int pt_auth_check_config(const struct cJSON *section, char *err, size_t errlen);
+int pt_proc_check_config(const struct cJSON *section, char *err, size_t errlen);
+int pt_broadcast_check_config(const struct cJSON *section, char *err, size_t errlen);
+
 struct pt_config {
 	char source[512];        /* file name, or "built-in demo" */
+	struct cJSON *sections[PT_CFG_NSECTIONS]; /* NULL when absent */
 	struct {
 		char name[128], short_name[64], short_code[32], ussd_code[32];
 		char phone[64], address[256], timezone[64];

@@ -24,6 +24,10 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 			      struct pt_store *st, char *err, size_t errlen);
 /* The sender whose per-channel counts /metrics shows (may stay unset). */
 void pt_http_set_sender(struct pt_http *h, struct pt_sender *s);
+/* Serve the staff side (/staff, /api, /open311, /simulator: include/pintu/web.h)
+ * with app, on worker threads started now. Without it those paths answer 503. */
+struct pt_app;
+int pt_http_set_app(struct pt_http *h, struct pt_app *app);
 /* The port actually bound. */
 unsigned pt_http_port(const struct pt_http *h);
 /* Stop accepting, finish in-flight requests, free. */

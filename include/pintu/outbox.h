@@ -24,14 +24,68 @@ struct pt_outbox_item {
 	int64_t ticket_id;     /* 0 if none */
 	int inline_sent;       /* 1: already answered in the webhook response */
 	int not_sms;           /* 1: a USSD screen or chat text (no SMS segment count) */
+	int template_row;      /* 1: text is a template row (pt_outbox_template_text);
+				* 0: any PT_OUTBOX_TEMPLATE_MARK byte in text is removed */
 };
+
+/* Template rows. WhatsApp only lets a business start a conversation (more
+ * than 24 hours after the resident's last message) with a pre-approved
+ * template. The sender hands every row's text to the channel's adapter
+ * unchanged, so such a message is a row whose text is the control character
+ * PT_OUTBOX_TEMPLATE_MARK (0x1E, "record separator") followed by a JSON object
+ *   {"template":"<name>","language":"<code>","params":["<body text>", ...]}
+ * which the whatsapp adapter's build_send turns into a `type: template`
+ * message (each param a body text parameter, sanitised: newlines and tabs
+ * become spaces, runs of spaces one, at most 1024 characters). Only rows
+ * queued with template_row = 1 can start with the mark: pt_outbox_enqueue
+ * removes 0x1E from every other text, so no resident- or staff-typed text
+ * can become a template row. */
+#define PT_OUTBOX_TEMPLATE_MARK '\x1e'
+#define PT_OUTBOX_TEMPLATE_PARAM_MAX 1024 /* characters WhatsApp takes in one parameter */
+
+/* Build a template row's text into out (cap bytes): template name, language
+ * code and one body parameter (param, cut to PT_OUTBOX_TEMPLATE_PARAM_MAX
+ * characters, kept as written - the adapter sanitises). PT_OK; PT_EINVAL
+ * (empty name/language); PT_ETOOBIG when it does not fit cap. */
+int pt_outbox_template_text(const char *name, const char *language, const char *param, char *out,
+			    size_t cap);
+/* 1 when text is a template row. */
+int pt_outbox_is_template(const char *text, size_t len);
+/* A template row's parameters joined by "\n" into out (cap bytes, always
+ * terminated), the template's name into name (ncap bytes; may be NULL). PT_OK;
+ * PT_EINVAL when text is not a well-formed template row. */
+int pt_outbox_template_params(const char *text, size_t len, char *out, size_t cap, char *name,
+			      size_t ncap);
+
+/* The SMS fallback of outbound row row_id (WhatsApp refused it: 131047): queue
+ * its text - for a template row its parameter text - GSM-7 folded, to the
+ * same number on channel sms_channel, and note "sms fallback #<id>" in the
+ * row's last_error so it happens once. *id_out (may be NULL) gets the new
+ * row. PT_OK; PT_EEXIST when the fallback was already queued; PT_ENOTFOUND (no
+ * such outbound row); PT_EDB. */
+int pt_outbox_fallback_sms(sqlite3 *db, int64_t row_id, const char *sms_channel, int64_t *id_out);
+/* A 131047 status came for provider_id on channel before the send that got
+ * that id was recorded: remember (with the early report) to queue the SMS
+ * fallback on sms_channel; pt_outbox_apply_early() does it once the id is
+ * recorded. PT_OK or PT_EDB. */
+int pt_outbox_defer_fallback(sqlite3 *db, const char *channel, const char *provider_id,
+			     const char *sms_channel);
+
+/* The WhatsApp template configured for kind on a "whatsapp" channel (conf is
+ * that channel's adapter configuration; adapters/whatsapp.c): its name and
+ * language code (language_en when lang is "en" and one is set). PT_OK;
+ * PT_ENOTFOUND when the channel has no template for kind; PT_EINVAL when conf
+ * is not a WhatsApp configuration. */
+int pt_whatsapp_template(const void *conf, const char *kind, const char *lang, char *name,
+			 size_t ncap, char *code, size_t ccap);
 
 /* Insert one outbound row in the caller's transaction; *id_out (may be NULL)
  * gets its id. Returns PT_OK or PT_EDB. */
 int pt_outbox_enqueue(sqlite3 *db, const struct pt_outbox_item *it, int64_t *id_out);
 
 /* After a send got provider_id (row row_id): apply the reports that arrived
- * for that id before it was recorded (kept by pt_outbox_report). */
+ * for that id before it was recorded (kept by pt_outbox_report), and queue the
+ * SMS fallback a 131047 status asked for (pt_outbox_defer_fallback). */
 int pt_outbox_apply_early(sqlite3 *db, int64_t row_id, const char *provider_id);
 
 /* Apply a delivery report (by our row id when out_id != 0, else by the
@@ -64,7 +118,9 @@ struct pt_outbox_row {
 	int segments;            /* 0 = not counted (USSD screen, chat text) */
 	char last_error[256];    /* "" = none; numbers masked (pt_sender_mask_for_log) */
 	int64_t created_ms;
-	int64_t length;          /* the text's length in characters */
+	int64_t length;          /* the text's length in characters (a template row:
+				  * of its parameter text) */
+	char template_name[64];  /* a template row: its template's name; else "" */
 };
 
 /* Call fn for each outbound row matching f, newest first (by id); stops early

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 /* The schema version this binary writes; see the history in src/store.c. */
-#define PT_STORE_SCHEMA_VERSION 1
+#define PT_STORE_SCHEMA_VERSION 5
 
 struct pt_store;
 
@@ -78,6 +78,7 @@ sqlite3_stmt *pt_store_stmt(sqlite3 *db, const char *sql);
 struct pt_store_stats {
 	uint64_t jobs, batches, commit_failures;
 	uint64_t syncs, sync_us; /* WAL fdatasyncs and the time they took in total */
+	uint64_t wal_frames;     /* pages written to the WAL (one frame = one page) */
 };
 void pt_store_stats(struct pt_store *st, struct pt_store_stats *out);
 

@@ -8,7 +8,7 @@ set -eu
 
 cd "$(dirname "$0")/../.."
 CC=${CC:-cc}
-PKGS="libmicrohttpd libcurl sqlite3 libcjson libpcre2-8"
+PKGS="libmicrohttpd libcurl sqlite3 libcjson libpcre2-8 libsodium"
 
 die() {
 	echo "bench-outbox: FAILED: $*" >&2

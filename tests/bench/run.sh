@@ -9,7 +9,9 @@
 #      at least every ticket the load generator saw acknowledged
 #   3. the same load against build/bench/bare (tests/bench/bare.c: a bare
 #      libmicrohttpd server, 2-thread pool, epoll, one fixed screen)
-# then print a table: steps/s, p50, p99 and the ratio pintu/bare.
+# then print a table: steps/s, p50, p99 and the ratio pintu/bare; then the
+# outbox drain (tests/bench/outbox.sh) and the broadcast numbers
+# (tests/bench/broadcast.sh).
 #
 # Modes (wrk gives scripts no connection identity; ussd.lua explains):
 #   interleave (default) 64 connections, 2 wrk threads; every request is one
@@ -210,3 +212,4 @@ for m in $MODES; do
 done
 echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection)"
 CC="$CC" sh tests/bench/outbox.sh || die "outbox benchmark"
+CC="$CC" sh tests/bench/broadcast.sh || die "broadcast benchmark"

@@ -198,8 +198,8 @@ test('whatsapp: past the 24-hour window a notification goes by SMS, and a 131047
 		eq(r.code, 0, `set-status: ${r.stderr}`);
 		const note = await waitUntil(() => g.sent.find((x) => JSON.stringify(x.body).includes('Sedang ditelaah')), 10000, 'notification on WhatsApp');
 		const wamid = `wamid.out${g.sent.indexOf(note) + 1}`;
-		// Meta's status comes after our send was recorded (a report for an id not yet
-		// recorded is acknowledged and dropped: see the closing notes)
+		// Meta's status comes after our send was recorded (a status that overtakes
+		// the send's result is tested in whatsapp_window.test.mjs)
 		await waitUntil(() => sql(h.db, `select 1 as x from messages where provider_id = '${wamid}'`).length > 0, 5000, 'the send recorded');
 		// Meta reports later that the window had closed after all: the text goes by SMS
 		const n0 = mock.to(c.phone).length;

@@ -3,7 +3,9 @@
  * functions: the hub.challenge handshake, X-Hub-Signature-256 accepted and
  * refused, batches of messages and statuses, interactive replies, buttons vs
  * list vs plain text sends (the JSON parsed back with cJSON), provider
- * answers classified, configuration errors naming their keys. No network.
+ * answers classified, configuration errors naming their keys, templates for
+ * the 24-hour window (configuration, template rows built as `type: template`
+ * messages with sanitised parameters). No network.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +17,8 @@
 #include "pintu/common.h"
 #include "pintu/crypto.h"
 #include "pintu/form.h"
+#include "pintu/outbox.h"
+#include "pintu/text.h"
 #include "test.h"
 #include "treq.h"
 
@@ -628,6 +632,202 @@ PT_TEST(test_config)
 	PT_CHECK(strstr(err, "app_secret_env") && strstr(err, "PT_TEST_WA_UNSET"));
 }
 
+#define CONF_TPL                                                                               \
+	"{\"name\":\"wa\",\"type\":\"whatsapp\",\"verify_token\":\"vt-abc\",\"app_secret\":\"" \
+	SECRET "\",\"access_token\":\"EAAtoken\",\"phone_number_id\":\"106540352242922\","     \
+	"\"templates\":{\"_comment\":\"x\",\"status_changed\":{\"name\":\"pintu_status\","     \
+	"\"language\":\"id\",\"language_en\":\"en_US\"},\"broadcast\":{\"name\":"              \
+	"\"pintu_info\",\"language\":\"id\"}}}"
+
+/* A configuration with templates{...} in place of the usual keys' tail. */
+static int conf_tpl(const char *templates, void **conf, char *err, size_t errlen)
+{
+	char buf[1024];
+	snprintf(buf, sizeof(buf),
+		 "{\"type\":\"whatsapp\",\"verify_token\":\"v\",\"app_secret\":\"s\","
+		 "\"access_token\":\"t\",\"phone_number_id\":\"42\",\"templates\":%s}",
+		 templates);
+	return conf_of(buf, conf, err, errlen);
+}
+
+PT_TEST(test_template_config)
+{
+	char err[256], name[64], code[16];
+	void *conf;
+	PT_CHECK_INT(conf_of(CONF_TPL, &conf, err, sizeof(err)), PT_OK);
+	PT_CHECK_INT(pt_whatsapp_template(conf, "status_changed", "id", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_OK);
+	PT_CHECK_STR(name, "pintu_status");
+	PT_CHECK_STR(code, "id");
+	PT_CHECK_INT(pt_whatsapp_template(conf, "status_changed", "en", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_OK);
+	PT_CHECK_STR(code, "en_US");
+	/* no language_en: the main language for English residents too */
+	PT_CHECK_INT(pt_whatsapp_template(conf, "broadcast", "en", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_OK);
+	PT_CHECK_STR(name, "pintu_info");
+	PT_CHECK_STR(code, "id");
+	PT_CHECK_INT(pt_whatsapp_template(conf, "reminder", "id", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_ENOTFOUND);
+	PT_CHECK_STR(name, "");
+	PT_CHECK_INT(pt_whatsapp_template(conf, "_comment", "id", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_ENOTFOUND);
+	WA()->free_conf(conf);
+	/* without templates: none for any kind; a non-WhatsApp conf is refused */
+	PT_CHECK_INT(conf_of(CONF, &conf, err, sizeof(err)), PT_OK);
+	PT_CHECK_INT(pt_whatsapp_template(conf, "status_changed", "id", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_ENOTFOUND);
+	WA()->free_conf(conf);
+	char notwa[512] = {0};
+	PT_CHECK_INT(pt_whatsapp_template(notwa, "status_changed", "id", name, sizeof(name), code,
+					  sizeof(code)),
+		     PT_EINVAL);
+
+	/* strict: every error names the key's path */
+	PT_CHECK_INT(conf_tpl("[]", &conf, err, sizeof(err)), PT_ECONFIG);
+	PT_CHECK(strstr(err, "channels[4].templates") != NULL);
+	PT_CHECK_INT(conf_tpl("{\"status_changed\":{\"name\":\"pintu_status\"}}", &conf, err,
+			      sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK_STR(err, "channels[4].templates.status_changed.language: missing");
+	PT_CHECK_INT(conf_tpl("{\"status_changed\":{\"language\":\"id\"}}", &conf, err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK_STR(err, "channels[4].templates.status_changed.name: missing");
+	PT_CHECK_INT(conf_tpl("{\"status_changed\":{\"name\":\"x\",\"language\":\"id\","
+			      "\"lang\":\"en\"}}",
+			      &conf, err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK(strstr(err, "channels[4].templates.status_changed.lang") != NULL);
+	PT_CHECK_INT(conf_tpl("{\"status_changed\":{\"name\":\"Pintu Status\",\"language\":\"id\"}}",
+			      &conf, err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK(strstr(err, "channels[4].templates.status_changed.name:") != NULL);
+	PT_CHECK_INT(conf_tpl("{\"status_changed\":{\"name\":\"x\",\"language\":\"Indonesian\"}}",
+			      &conf, err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK(strstr(err, "channels[4].templates.status_changed.language:") != NULL);
+	PT_CHECK_INT(conf_tpl("{\"status_changed\":{\"name\":\"x\",\"language\":\"id\","
+			      "\"language_en\":\"en-US\"}}",
+			      &conf, err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK(strstr(err, "channels[4].templates.status_changed.language_en:") != NULL);
+	PT_CHECK_INT(conf_tpl("{\"Status Changed\":{\"name\":\"x\",\"language\":\"id\"}}", &conf,
+			      err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK(strstr(err, "channels[4].templates.Status Changed:") != NULL);
+	PT_CHECK_INT(conf_tpl("{\"broadcast\":\"pintu_info\"}", &conf, err, sizeof(err)),
+		     PT_ECONFIG);
+	PT_CHECK_STR(err, "channels[4].templates.broadcast: must be an object");
+	PT_CHECK(conf == NULL);
+}
+
+PT_TEST(test_build_template)
+{
+	char err[256], row[PT_REPLY_MAX];
+	void *conf;
+	static struct pt_outreq o;
+	PT_CHECK_INT(conf_of(CONF_TPL, &conf, err, sizeof(err)), PT_OK);
+
+	PT_CHECK_INT(pt_outbox_template_text("pintu_status", "id",
+					     "Tiket 4821-0937:\n\tDiproses   petugas\r\nCek: *123#",
+					     row, sizeof(row)),
+		     PT_OK);
+	PT_CHECK(pt_outbox_is_template(row, strlen(row)));
+	cJSON *j = send_json(conf, row, &o);
+	PT_CHECK(j != NULL);
+	PT_CHECK_STR(o.url, "https://graph.facebook.com/v21.0/106540352242922/messages");
+	PT_CHECK_STR(o.headers[0], "Authorization: Bearer EAAtoken");
+	PT_CHECK_STR(jstr(j, "type"), "template");
+	PT_CHECK_STR(jstr(j, "to"), "6281234567890");
+	PT_CHECK_STR(jstr(j, "template.name"), "pintu_status");
+	PT_CHECK_STR(jstr(j, "template.language.code"), "id");
+	PT_CHECK_STR(jstr(j, "template.components.0.type"), "body");
+	PT_CHECK_STR(jstr(j, "template.components.0.parameters.0.type"), "text");
+	/* no newline, tab or run of spaces survives in a parameter */
+	PT_CHECK_STR(jstr(j, "template.components.0.parameters.0.text"),
+		     "Tiket 4821-0937: Diproses petugas Cek: *123#");
+	PT_CHECK(cJSON_GetObjectItem(j, "text") == NULL);
+	PT_CHECK_INT(o.body_len, strlen(o.body));
+	cJSON_Delete(j);
+
+	/* a parameter is capped at 1024 characters (multi-byte ones counted as one) */
+	static char big[3000];
+	size_t n = 0;
+	for (int i = 0; i < 1100; i++) {
+		memcpy(big + n, i % 2 ? "a" : "\xc3\xa9", i % 2 ? 1 : 2);
+		n += i % 2 ? 1 : 2;
+	}
+	big[n] = '\0';
+	PT_CHECK_INT(pt_outbox_template_text("pintu_info", "en_US", big, row, sizeof(row)), PT_OK);
+	j = send_json(conf, row, &o);
+	const char *p = jstr(j, "template.components.0.parameters.0.text");
+	PT_CHECK(p != NULL && pt_utf8_count(p, strlen(p)) == 1024);
+	PT_CHECK_STR(jstr(j, "template.language.code"), "en_US");
+	cJSON_Delete(j);
+
+	/* whitespace only: WhatsApp refuses an empty parameter */
+	PT_CHECK_INT(pt_outbox_template_text("pintu_info", "id", " \n\t ", row, sizeof(row)), PT_OK);
+	j = send_json(conf, row, &o);
+	PT_CHECK_STR(jstr(j, "template.components.0.parameters.0.text"), "-");
+	cJSON_Delete(j);
+
+	/* no params: a template without components */
+	const char *bare = "\x1e{\"template\":\"pintu_hello\",\"language\":\"id\",\"params\":[]}";
+	j = send_json(conf, bare, &o);
+	PT_CHECK_STR(jstr(j, "template.name"), "pintu_hello");
+	PT_CHECK(j && cJSON_GetObjectItem(cJSON_GetObjectItem(j, "template"), "components") == NULL);
+	cJSON_Delete(j);
+
+	/* malformed rows are refused, never sent as text */
+	struct pt_outmsg om;
+	memset(&om, 0, sizeof(om));
+	pt_strlcpy(om.to, "+6281234567890", sizeof(om.to));
+	const char *bad[] = {
+		"\x1e{\"template\":\"Bad Name\",\"language\":\"id\",\"params\":[\"x\"]}",
+		"\x1e{\"template\":\"ok\",\"language\":\"id\\\"}\",\"params\":[\"x\"]}",
+		"\x1e{\"template\":\"ok\",\"language\":\"id\",\"params\":[1]}",
+		"\x1e{\"language\":\"id\",\"params\":[\"x\"]}",
+		"\x1e{not json",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		om.text = bad[i];
+		om.text_len = strlen(bad[i]);
+		PT_CHECK_INT(WA()->build_send(conf, &om, &o), PT_EINVAL);
+	}
+	/* the mark alone, not followed by an object, is ordinary text */
+	j = send_json(conf, "\x1eHalo", &o);
+	PT_CHECK_STR(jstr(j, "type"), "text");
+	cJSON_Delete(j);
+	WA()->free_conf(conf);
+}
+
+PT_TEST(test_template_rows)
+{
+	char row[PT_REPLY_MAX], params[PT_REPLY_MAX], name[64];
+	PT_CHECK_INT(pt_outbox_template_text("pintu_status", "id", "Baris 1\n\"Baris\" 2", row,
+					     sizeof(row)),
+		     PT_OK);
+	PT_CHECK(row[0] == '\x1e');
+	PT_CHECK_INT(pt_outbox_template_params(row, strlen(row), params, sizeof(params), name,
+					       sizeof(name)),
+		     PT_OK);
+	PT_CHECK_STR(params, "Baris 1\n\"Baris\" 2"); /* kept as written: the SMS fallback reads it */
+	PT_CHECK_STR(name, "pintu_status");
+	PT_CHECK_INT(pt_outbox_template_text("", "id", "x", row, sizeof(row)), PT_EINVAL);
+	PT_CHECK_INT(pt_outbox_template_text("a", "id", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", row, 40),
+		     PT_ETOOBIG);
+	PT_CHECK_STR(row, "");
+	PT_CHECK_INT(pt_outbox_template_params("plain text", 10, params, sizeof(params), NULL, 0),
+		     PT_EINVAL);
+	PT_CHECK_INT(pt_outbox_is_template("plain", 5), 0);
+}
+
 int main(void)
 {
 	PT_RUN(test_registry);
@@ -637,5 +837,8 @@ int main(void)
 	PT_RUN(test_build_send);
 	PT_RUN(test_parse_send);
 	PT_RUN(test_config);
+	PT_RUN(test_template_config);
+	PT_RUN(test_build_template);
+	PT_RUN(test_template_rows);
 	return PT_DONE();
 }

@@ -184,6 +184,12 @@ static int fake_action(void *ctx, const char *name, struct pt_session *s, char *
 			pt_session_set(s, "puskesos_address", "Kantor Kelurahan Menteng, Jl. G. Obos");
 			snprintf(outcome, outcap, "puskesos");
 		}
+	} else if (strncmp(name, "subscribe", 9) == 0) {
+		/* subscriptions (src/subscriptions.c): never asked, kelurahan unknown */
+		snprintf(outcome, outcap, "%s",
+			 strcmp(name, "subscribe_check") == 0  ? "asked"
+			 : strcmp(name, "subscribe_area") == 0 ? "unknown"
+							       : "ok");
 	} else {
 		return PT_ENOTFOUND;
 	}
@@ -403,7 +409,7 @@ PT_TEST(test_ussd_complaint_self)
 	const char *t = ussd_start(&s);
 	PT_CHECK(has(t, "Layanan Pengaduan Dinas Sosial Kota Palangka Raya\n1 Sampaikan pengaduan\n"
 			"2 Cek status pengaduan\n3 Info program bantuan\n4 Alur layanan & Puskesos\n"
-			"9 English\n0 Keluar"));
+			"5 Info via SMS\n9 English\n0 Keluar"));
 	PT_CHECK_INT(OUT.end, 0);
 	t = ussd(&s, "1");
 	PT_CHECK(has(t, "1 Saya sendiri/keluarga"));

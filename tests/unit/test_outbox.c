@@ -3,7 +3,9 @@
  * mock provider (libmicrohttpd on 127.0.0.1, scripted answers per recipient)
  * through a fake adapter, so real adapters are not involved. Also the token
  * bucket and the back-off schedule as plain functions, and the CLI's
- * pt_outbox_list / pt_outbox_retry on a database of their own.
+ * pt_outbox_list / pt_outbox_retry on a database of their own. Template rows,
+ * the SMS fallback after WhatsApp's 131047 (also when the status overtakes
+ * the send's result) and pt_actions_queue_chat's 24-hour window routing.
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -15,7 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pintu/actions.h"
 #include "pintu/common.h"
+#include "pintu/config.h"
 #include "pintu/outbox.h"
 #include "pintu/store.h"
 #include "test.h"
@@ -1116,6 +1120,356 @@ PT_TEST(test_list_retry)
 	pt_store_close(st2);
 }
 
+/* ---- template rows, the SMS fallback, the 24-hour window (own database) ---- */
+
+static struct pt_store *st3;
+static sqlite3 *rdb3;
+
+struct tx3 {
+	int (*fn)(sqlite3 *db, void *arg);
+	void *arg;
+};
+
+static int sql3_fn(sqlite3 *db, void *arg)
+{
+	return sqlite3_exec(db, arg, NULL, NULL, NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+static int sql3(const char *fmt, long long a, long long b)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql), fmt, a, b);
+	return pt_store_exec(st3, sql3_fn, sql);
+}
+
+/* One column of one row as text ("" when NULL or none), or a count. */
+static const char *q3(const char *fmt, long long a)
+{
+	static char out[PT_REPLY_MAX];
+	char sql[512];
+	sqlite3_stmt *s = NULL;
+	out[0] = '\0';
+	snprintf(sql, sizeof(sql), fmt, a);
+	if (sqlite3_prepare_v2(rdb3, sql, -1, &s, NULL) != SQLITE_OK) {
+		fprintf(stderr, "q3: %s\n", sqlite3_errmsg(rdb3));
+		return out;
+	}
+	if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_text(s, 0))
+		snprintf(out, sizeof(out), "%s", (const char *)sqlite3_column_text(s, 0));
+	sqlite3_finalize(s);
+	return out;
+}
+
+static int64_t enqueue3(const struct pt_outbox_item *it, int *rc_out)
+{
+	struct enq e = { .it = *it };
+	int rc = pt_store_exec(st3, enqueue_fn, &e);
+	if (rc_out)
+		*rc_out = rc;
+	return rc == PT_OK ? e.id : -1;
+}
+
+struct fb_args {
+	int64_t row_id;
+	const char *channel, *pid, *sms;
+	int64_t new_id;
+};
+
+static int fallback_fn(sqlite3 *db, void *arg)
+{
+	struct fb_args *a = arg;
+	int rc = pt_outbox_fallback_sms(db, a->row_id, a->sms, &a->new_id);
+	return rc == PT_EEXIST ? 1 : rc; /* 1: commit, but tell the test */
+}
+
+static int defer_fn(sqlite3 *db, void *arg)
+{
+	struct fb_args *a = arg;
+	return pt_outbox_defer_fallback(db, a->channel, a->pid, a->sms);
+}
+
+/* The sender recording a's send as 'sent' with provider id a->pid. */
+static int sent_fn(sqlite3 *db, void *arg)
+{
+	struct fb_args *a = arg;
+	char sql[256];
+	snprintf(sql, sizeof(sql), "UPDATE messages SET provider_id = '%s', status = 'sent' "
+				   "WHERE id = %lld", a->pid, (long long)a->row_id);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return PT_EDB;
+	return pt_outbox_apply_early(db, a->row_id, a->pid);
+}
+
+static int report3_fn(sqlite3 *db, void *arg)
+{
+	struct report *r = arg;
+	return pt_outbox_report(db, r->channel, r->out_id, r->pid, r->dlr, r->reason);
+}
+
+PT_TEST(test_template_enqueue)
+{
+	int rc;
+	char row[PT_REPLY_MAX];
+	/* the mark can never reach a normal row */
+	struct pt_outbox_item it = { .channel = "wa", .to = "+6281200000009",
+				     .text = "\x1e{\"template\":\"x\",\"language\":\"id\"}\x1e ok" };
+	int64_t a = enqueue3(&it, &rc);
+	PT_CHECK_INT(rc, PT_OK);
+	PT_CHECK_STR(q3("SELECT body FROM messages WHERE id = %lld", a),
+		     "{\"template\":\"x\",\"language\":\"id\"} ok");
+	/* template_row demands a template row */
+	it.text = "Halo";
+	it.template_row = 1;
+	PT_CHECK(enqueue3(&it, &rc) < 0);
+	PT_CHECK_INT(rc, PT_EINVAL);
+	/* a template row is kept as built, with no SMS segment count */
+	PT_CHECK_INT(pt_outbox_template_text("pintu_status", "id", "Tiket 4821-0937: Diproses", row,
+					     sizeof(row)),
+		     PT_OK);
+	it.text = row;
+	int64_t b = enqueue3(&it, &rc);
+	PT_CHECK_INT(rc, PT_OK);
+	PT_CHECK_STR(q3("SELECT body FROM messages WHERE id = %lld", b), row);
+	PT_CHECK_STR(q3("SELECT coalesce(segments, 'none') FROM messages WHERE id = %lld", b), "none");
+	/* the CLI shows the template and the parameter text's length, not the envelope's */
+	struct collect l = { .stop_after = 0 };
+	PT_CHECK_INT(list(rdb3, NULL, "wa", 0, &l), PT_OK);
+	PT_CHECK_INT(l.n, 2);
+	if (l.n == 2) {
+		PT_CHECK_INT(l.rows[0].id, b);
+		PT_CHECK_STR(l.rows[0].template_name, "pintu_status");
+		PT_CHECK_INT(l.rows[0].length, 25);
+		PT_CHECK_STR(l.rows[1].template_name, "");
+		PT_CHECK_INT(l.rows[1].length, 35);
+	}
+	PT_CHECK_INT(sql3("UPDATE messages SET status = 'failed' WHERE id IN (%lld, %lld)", a, b),
+		     PT_OK);
+}
+
+PT_TEST(test_fallback_sms)
+{
+	int rc;
+	char row[PT_REPLY_MAX];
+	PT_CHECK_INT(pt_outbox_template_text("pintu_status", "id",
+					     "Tiket 4821-0937\n\xe2\x80\x9c" "Diproses\xe2\x80\x9d", row,
+					     sizeof(row)),
+		     PT_OK);
+	struct pt_outbox_item it = { .channel = "wa", .to = "+6281200000001", .text = row,
+				     .template_row = 1, .not_sms = 1 };
+	int64_t a = enqueue3(&it, &rc);
+	PT_CHECK(a > 0);
+	struct fb_args f = { .row_id = a, .channel = "wa", .pid = "wamid.T1", .sms = "sms-fb" };
+	PT_CHECK_INT(pt_store_exec(st3, sent_fn, &f), PT_OK);
+	struct report r = { "wa", 0, "wamid.T1", PT_DLR_FAILED, "131047: Re-engagement message" };
+	PT_CHECK_INT(pt_store_exec(st3, report3_fn, &r), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st3, fallback_fn, &f), PT_OK);
+	PT_CHECK(f.new_id > a);
+	/* the parameter text, GSM-7 folded, to the same number on the SMS channel */
+	PT_CHECK_STR(q3("SELECT channel || '|' || peer || '|' || status || '|' || segments FROM "
+			"messages WHERE id = %lld",
+			f.new_id),
+		     "sms-fb|+6281200000001|queued|1");
+	PT_CHECK_STR(q3("SELECT body FROM messages WHERE id = %lld", f.new_id),
+		     "Tiket 4821-0937\n\"Diproses\"");
+	char want[96];
+	snprintf(want, sizeof(want), "131047: Re-engagement message (sms fallback #%lld)",
+		 (long long)f.new_id);
+	PT_CHECK_STR(q3("SELECT last_error FROM messages WHERE id = %lld", a), want);
+	PT_CHECK_STR(q3("SELECT status FROM messages WHERE id = %lld", a), "failed");
+	/* once: Meta repeats statuses */
+	int64_t first = f.new_id;
+	PT_CHECK_INT(pt_store_exec(st3, fallback_fn, &f), 1);
+	PT_CHECK_STR(q3("SELECT count(*) FROM messages WHERE channel = 'sms-fb' AND peer = "
+			"'+6281200000001' AND %lld",
+			1),
+		     "1");
+	PT_CHECK_INT(f.new_id, first);
+	f.row_id = 999999;
+	PT_CHECK_INT(pt_store_exec(st3, fallback_fn, &f), PT_ENOTFOUND);
+}
+
+PT_TEST(test_fallback_early)
+{
+	int rc;
+	struct pt_outbox_item it = { .channel = "wa", .to = "+6281200000002",
+				     .text = "Jawaban Anda sudah kami terima.", .not_sms = 1 };
+	int64_t a = enqueue3(&it, &rc);
+	PT_CHECK(a > 0);
+	/* the failed status overtakes the recording of the send */
+	struct report r = { "wa", 0, "wamid.T2", PT_DLR_FAILED, "131047: Re-engagement message" };
+	PT_CHECK_INT(pt_store_exec(st3, report3_fn, &r), PT_OK);
+	struct fb_args f = { .row_id = a, .channel = "wa", .pid = "wamid.T2", .sms = "sms-fb" };
+	PT_CHECK_INT(pt_store_exec(st3, defer_fn, &f), PT_OK);
+	PT_CHECK_STR(q3("SELECT count(*) FROM messages WHERE peer = '+6281200000002' AND %lld", 1),
+		     "1");
+	PT_CHECK_STR(q3("SELECT status FROM messages WHERE id = %lld", a), "queued");
+	/* the sender records the send: the report applies, then the fallback */
+	PT_CHECK_INT(pt_store_exec(st3, sent_fn, &f), PT_OK);
+	PT_CHECK_STR(q3("SELECT status FROM messages WHERE id = %lld", a), "failed");
+	PT_CHECK_STR(q3("SELECT channel || '|' || body || '|' || status FROM messages WHERE peer = "
+			"'+6281200000002' AND id > %lld",
+			a),
+		     "sms-fb|Jawaban Anda sudah kami terima.|queued");
+	PT_CHECK(strstr(q3("SELECT last_error FROM messages WHERE id = %lld", a), "sms fallback #"));
+	PT_CHECK_STR(q3("SELECT count(*) FROM early_reports WHERE provider_id = 'wamid.T2' AND %lld",
+			1),
+		     "0");
+	/* applied once: a second recording finds nothing to do */
+	PT_CHECK_INT(pt_store_exec(st3, sent_fn, &f), PT_OK);
+	PT_CHECK_STR(q3("SELECT count(*) FROM messages WHERE peer = '+6281200000002' AND %lld", 1),
+		     "2");
+}
+
+static const char *window_conf =
+	"{\"office\":{\"name\":\"Dinas Sosial X\",\"short_code\":\"1708\"},"
+	"\"programs\":[{\"code\":\"PKH\",\"name\":\"PKH\",\"info\":\"i\"}],"
+	"\"areas\":[{\"kecamatan\":\"A\",\"kelurahan\":[{\"name\":\"B\"}]}],"
+	"\"channels\":["
+	"{\"name\":\"sms-fb\",\"type\":\"africastalking-sms\",\"username\":\"u\",\"api_key\":\"k\","
+	"\"from\":\"1708\"},"
+	"{\"name\":\"wa\",\"type\":\"whatsapp\",\"verify_token\":\"v\",\"app_secret\":\"s\","
+	"\"access_token\":\"t\",\"phone_number_id\":\"42\",\"sms_channel\":\"sms-fb\","
+	"\"templates\":{\"status_changed\":{\"name\":\"pintu_status\",\"language\":\"id\","
+	"\"language_en\":\"en\"}}},"
+	"{\"name\":\"wa2\",\"type\":\"whatsapp\",\"verify_token\":\"v\",\"app_secret\":\"s\","
+	"\"access_token\":\"t\",\"phone_number_id\":\"43\"}]}";
+
+struct qc_args {
+	const struct pt_config *cfg;
+	struct pt_outbox_item it;
+	const char *kind, *lang;
+	int64_t id;
+	const char *pid; /* chat_fallback */
+};
+
+static int qc_fn(sqlite3 *db, void *arg)
+{
+	struct qc_args *a = arg;
+	int rc = pt_actions_queue_chat(a->cfg, db, &a->it, a->kind, a->lang, &a->id);
+	return rc == PT_ENOTFOUND ? 1 : rc;
+}
+
+static int chat_fb_fn(sqlite3 *db, void *arg)
+{
+	struct qc_args *a = arg;
+	int rc = pt_actions_chat_fallback(a->cfg, db, "wa", a->pid);
+	return rc == PT_ENOTFOUND ? 1 : rc;
+}
+
+/* The resident on phone last wrote on channel hours_ago hours ago. */
+static void last_wrote(const char *phone, const char *channel, double hours_ago)
+{
+	char sql[512];
+	long long now = (long long)pt_now_ms();
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO contacts (phone, created_ms, updated_ms) VALUES ('%s', 1, 1) "
+		 "ON CONFLICT(phone) DO NOTHING; "
+		 "INSERT INTO sessions (contact_id, channel, state, updated_ms) VALUES ((SELECT id "
+		 "FROM contacts WHERE phone = '%s'), '%s', '{}', %lld) ON CONFLICT(contact_id, "
+		 "channel) DO UPDATE SET updated_ms = excluded.updated_ms",
+		 phone, phone, channel, now - (long long)(hours_ago * 3600000.0));
+	PT_CHECK_INT(pt_store_exec(st3, sql3_fn, sql), PT_OK);
+}
+
+PT_TEST(test_queue_chat)
+{
+	char err[512] = "", params[PT_REPLY_MAX], name[64];
+	struct pt_config *cfg = pt_config_parse(window_conf, strlen(window_conf), "t.json", err,
+						sizeof(err));
+	PT_CHECK(cfg != NULL);
+	if (!cfg) {
+		fprintf(stderr, "config: %s\n", err);
+		return;
+	}
+	const char *text = "Tiket 4821-0937 sekarang \xe2\x80\x98" "Diproses\xe2\x80\x99.";
+	struct qc_args a = { .cfg = cfg, .kind = "status_changed", .lang = "id",
+			     .it = { .channel = "wa", .to = "+6281200000011", .text = text,
+				     .not_sms = 1 } };
+
+	/* inside the window (23 h): the text itself on WhatsApp */
+	last_wrote("+6281200000011", "wa", 23);
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	PT_CHECK_STR(q3("SELECT channel || '|' || body FROM messages WHERE id = %lld", a.id),
+		     "wa|Tiket 4821-0937 sekarang \xe2\x80\x98" "Diproses\xe2\x80\x99.");
+
+	/* outside (25 h), template configured: a template row carrying the text */
+	last_wrote("+6281200000011", "wa", 25);
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	const char *body = q3("SELECT body FROM messages WHERE id = %lld", a.id);
+	PT_CHECK(pt_outbox_is_template(body, strlen(body)));
+	PT_CHECK_INT(pt_outbox_template_params(body, strlen(body), params, sizeof(params), name,
+					       sizeof(name)),
+		     PT_OK);
+	PT_CHECK_STR(params, text);
+	PT_CHECK_STR(name, "pintu_status");
+	PT_CHECK(strstr(body, "\"language\":\"id\"") != NULL);
+	PT_CHECK_STR(q3("SELECT channel FROM messages WHERE id = %lld", a.id), "wa");
+	a.lang = "en";
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	PT_CHECK(strstr(q3("SELECT body FROM messages WHERE id = %lld", a.id),
+			"\"language\":\"en\"") != NULL);
+	int64_t tpl_row = a.id;
+
+	/* outside, no template for the kind: by SMS, folded to GSM-7 */
+	a.kind = "broadcast";
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	PT_CHECK_STR(q3("SELECT channel || '|' || peer || '|' || body || '|' || segments FROM "
+			"messages WHERE id = %lld",
+			a.id),
+		     "sms-fb|+6281200000011|Tiket 4821-0937 sekarang 'Diproses'.|1");
+	/* a resident who never wrote on the channel is outside the window too */
+	a.it.to = "+6281200000012";
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	PT_CHECK_STR(q3("SELECT channel FROM messages WHERE id = %lld", a.id), "sms-fb");
+
+	/* outside, neither template nor sms_channel: nothing queued, the caller decides */
+	a.it.channel = "wa2";
+	a.id = -7;
+	char before[32];
+	snprintf(before, sizeof(before), "%s", q3("SELECT count(*) FROM messages WHERE %lld", 1));
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), 1);
+	PT_CHECK_STR(q3("SELECT count(*) FROM messages WHERE %lld", 1), before);
+	PT_CHECK_INT(a.id, -7);
+	/* inside the window that channel sends the text */
+	last_wrote("+6281200000012", "wa2", 1);
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	PT_CHECK_STR(q3("SELECT channel FROM messages WHERE id = %lld", a.id), "wa2");
+	/* other channels: the text as given; an unknown channel: not found */
+	a.it.channel = "sms-fb";
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), PT_OK);
+	PT_CHECK_STR(q3("SELECT channel || '|' || body FROM messages WHERE id = %lld", a.id),
+		     "sms-fb|Tiket 4821-0937 sekarang \xe2\x80\x98" "Diproses\xe2\x80\x99.");
+	a.it.channel = "nope";
+	PT_CHECK_INT(pt_store_exec(st3, qc_fn, &a), 1);
+
+	/* a 131047 for the template row: SMS, once (never another template) */
+	PT_CHECK_INT(sql3("UPDATE messages SET status = 'sent', provider_id = 'wamid.Q%lld' WHERE "
+			  "id = %lld",
+			  tpl_row, tpl_row),
+		     PT_OK);
+	char pid[32];
+	snprintf(pid, sizeof(pid), "wamid.Q%lld", (long long)tpl_row);
+	a.pid = pid;
+	struct report r = { "wa", 0, pid, PT_DLR_FAILED, "131047: Re-engagement message" };
+	PT_CHECK_INT(pt_store_exec(st3, report3_fn, &r), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st3, chat_fb_fn, &a), PT_OK);
+	PT_CHECK_STR(q3("SELECT channel || '|' || body FROM messages WHERE id = "
+			"(SELECT max(id) FROM messages WHERE %lld)",
+			1),
+		     "sms-fb|Tiket 4821-0937 sekarang 'Diproses'.");
+	snprintf(before, sizeof(before), "%s", q3("SELECT count(*) FROM messages WHERE %lld", 1));
+	PT_CHECK_INT(pt_store_exec(st3, chat_fb_fn, &a), 1); /* repeated status */
+	PT_CHECK_STR(q3("SELECT count(*) FROM messages WHERE %lld", 1), before);
+	/* a status before its send is recorded: deferred, then queued by apply_early */
+	a.pid = "wamid.LATE";
+	PT_CHECK_INT(pt_store_exec(st3, chat_fb_fn, &a), 1);
+	PT_CHECK_STR(q3("SELECT reason FROM early_reports WHERE provider_id = 'wamid.LATE' AND "
+			"dlr = %lld",
+			100),
+		     "sms-fb");
+	pt_config_free(cfg);
+}
+
 int main(void)
 {
 	char path[512], err[256] = "";
@@ -1140,6 +1494,20 @@ int main(void)
 	PT_RUN(test_retry_after_from_err);
 	PT_RUN(test_mask_peer);
 	PT_RUN(test_list_retry);
+	snprintf(path, sizeof(path), "%s/window.db", tmpdir);
+	st3 = pt_store_open(path, err, sizeof(err));
+	if (st3 == NULL) {
+		fprintf(stderr, "open: %s\n", err);
+		return 1;
+	}
+	pt_store_start(st3);
+	rdb3 = pt_store_open_reader(st3);
+	PT_RUN(test_template_enqueue);
+	PT_RUN(test_fallback_sms);
+	PT_RUN(test_fallback_early);
+	PT_RUN(test_queue_chat);
+	sqlite3_close(rdb3);
+	pt_store_close(st3);
 	PT_RUN(test_sender);
 	PT_RUN(test_sender_batch);
 	PT_RUN(test_sender_mixed);
