@@ -40,7 +40,8 @@ help:
 	@echo "make check     warning-free build with gcc and clang, dialog check"
 
 # Tools each job needs besides the libraries (real peers, the sqlite3 shell, load tool).
-test asan: PINTU_DEPS_TOOLS := sqlite3 kannel
+test: PINTU_DEPS_TOOLS := sqlite3 kannel chromium npm
+asan: PINTU_DEPS_TOOLS := sqlite3 kannel
 bench: PINTU_DEPS_TOOLS := sqlite3 wrk
 fuzz: PINTU_DEPS_TOOLS := clang
 

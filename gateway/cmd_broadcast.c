@@ -335,10 +335,11 @@ static void print_status(const struct pt_broadcast *b, const struct pt_broadcast
 		bar[i] = i < fill ? '#' : '-';
 	bar[W] = '\0';
 	printf("\rbroadcast %lld %-9s [%s] %3d%%  sent %lld  delivered %lld  failed %lld  "
-	       "queued %lld  pending %lld  skipped %lld ",
+	       "queued %lld  pending %lld  skipped %lld  cancelled %lld ",
 	       (long long)b->id, b->state, bar, p->total > 0 ? (int)(done * 100 / p->total) : 0,
 	       (long long)(p->sent + p->delivered), (long long)p->delivered, (long long)p->failed,
-	       (long long)p->queued, (long long)p->pending, (long long)p->skipped);
+	       (long long)p->queued, (long long)p->pending, (long long)p->skipped,
+	       (long long)p->cancelled);
 	fflush(stdout);
 }
 
@@ -390,11 +391,19 @@ static int list_one(const struct pt_broadcast *b, void *arg)
 	if (b->schedule_ms > 0)
 		pt_broadcast_format_time(b->schedule_ms, cfg->office.utc_offset_min, when,
 					 sizeof(when));
-	printf("%-6lld %-10s %-16s %-16s %8lld  %s%s%s%s\n", (long long)b->id, b->state, b->author,
-	       when, (long long)b->recipients, b->program[0] ? b->program : "all programs",
-	       b->kecamatan[0] ? " / " : "", b->kecamatan, b->kelurahan[0] ? " / " : "");
-	if (b->kelurahan[0])
-		printf("%*s%s\n", 60, "", b->kelurahan);
+	/* the segment on one line: "PKH / Pahandut / Langkai / sms / en / BPNT:open" */
+	char seg[400];
+	size_t n = (size_t)snprintf(seg, sizeof(seg), "%s",
+				    b->program[0] ? b->program : "all programs");
+	const char *parts[] = { b->kecamatan, b->kelurahan, b->channel, b->lang };
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]) && n < sizeof(seg); i++)
+		if (parts[i][0])
+			n += (size_t)snprintf(seg + n, sizeof(seg) - n, " / %s", parts[i]);
+	if (b->tickets_program[0] && n < sizeof(seg))
+		snprintf(seg + n, sizeof(seg) - n, " / tickets %s%s%s", b->tickets_program,
+			 b->tickets_state[0] ? ":" : "", b->tickets_state);
+	printf("%-6lld %-10s %-16s %-16s %8lld  %s\n", (long long)b->id, b->state, b->author, when,
+	       (long long)b->recipients, seg);
 	return 0;
 }
 

@@ -5,7 +5,8 @@
 set -eu
 PKGS="libmicrohttpd libcurl sqlite3 libcjson libpcre2-8 libsodium"
 DEBS="pkg-config libmicrohttpd-dev libcurl4-openssl-dev libsqlite3-dev libcjson-dev libpcre2-dev libsodium-dev"
-# Tools the tests and benchmarks drive (real peers, the sqlite3 shell, the load tool).
+# Tools the tests and benchmarks drive (real peers, the sqlite3 shell, the load tool,
+# headless Chromium and npm for the console's browser tests).
 TOOLS="${PINTU_DEPS_TOOLS:-}"
 missing=""
 if ! command -v pkg-config >/dev/null 2>&1; then
@@ -22,6 +23,8 @@ for t in $TOOLS; do
 	kannel) command -v bearerbox >/dev/null 2>&1 && [ -x /usr/lib/kannel/test/fakesmsc ] ||
 		command -v fakesmsc >/dev/null 2>&1 || missing="$missing kannel kannel-extras" ;;
 	clang) command -v clang >/dev/null 2>&1 || missing="$missing clang" ;;
+	chromium) [ -x /usr/bin/chromium ] || missing="$missing chromium" ;;
+	npm) command -v npm >/dev/null 2>&1 || missing="$missing npm" ;;
 	esac
 done
 [ -z "$missing" ] && exit 0
@@ -33,4 +36,5 @@ fi
 echo "pintu: installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q >&2
-apt-get install -y -q $missing >&2
+# No recommends: chromium would otherwise pull in a desktop (cups, polkit, ...).
+apt-get install -y -q --no-install-recommends $missing >&2

@@ -260,6 +260,20 @@ static struct pt_dialogs *load_dialogs(char *dir, size_t cap)
 
 /* ---- serve ---- */
 
+/* Staff accounts in the database (-1 when it cannot be read). */
+static int count_users(struct pt_store *st)
+{
+	sqlite3 *db = pt_store_open_reader(st);
+	sqlite3_stmt *q = NULL;
+	int n = -1;
+	if (db && sqlite3_prepare_v2(db, "SELECT count(*) FROM users", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
 static int cmd_serve(int argc, char **argv)
 {
 	struct opts o;
@@ -319,6 +333,10 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "pintu: cannot start the sender\n");
 		goto out;
 	}
+	for (int i = 0; i < cfg->nchannels; i++) /* WhatsApp 131047 in a send response */
+		if (cfg->channels[i].sms_channel[0])
+			pt_sender_set_sms_fallback(sender, cfg->channels[i].name,
+						   cfg->channels[i].sms_channel);
 	pt_inbox_set_sender(inbox, sender);
 	if (!(pump = pt_broadcast_pump_start(st, cfg, sender))) {
 		fprintf(stderr, "pintu: cannot start the broadcast pump\n");
@@ -354,6 +372,11 @@ static int cmd_serve(int argc, char **argv)
 	       port);
 	printf("  staff    http://%s:%u/staff      simulator http://%s:%u/simulator\n", host, port,
 	       host, port);
+	if (count_users(st) == 0)
+		printf("  no staff account yet; create the first one with:\n"
+		       "    PINTU_PASSWORD='<10+ characters>' build/pintu users add admin --role admin "
+		       "--db %s\n",
+		       cfg->db);
 	const struct pt_channel *u = NULL;
 	for (int i = 0; i < cfg->nchannels && !u; i++)
 		if (cfg->channels[i].adapter->kind == PT_CHAN_USSD)
@@ -834,6 +857,10 @@ static int print_outbox_row(const struct pt_outbox_row *r, void *arg)
 			cJSON_AddNullToObject(o, "last_error");
 		cJSON_AddStringToObject(o, "created_at", created);
 		cJSON_AddNumberToObject(o, "length", (double)r->length);
+		if (r->template_name[0])
+			cJSON_AddStringToObject(o, "template", r->template_name);
+		else
+			cJSON_AddNullToObject(o, "template");
 		char *txt = cJSON_PrintUnformatted(o);
 		cJSON_Delete(o);
 		if (!txt)
@@ -847,7 +874,11 @@ static int print_outbox_row(const struct pt_outbox_row *r, void *arg)
 		else
 			pt_strlcpy(seg, "-", sizeof(seg));
 		char errtxt[81];
-		pt_strlcpy(errtxt, r->last_error[0] ? r->last_error : "-", sizeof(errtxt));
+		if (r->template_name[0])
+			snprintf(errtxt, sizeof(errtxt), "template %s%s%.50s", r->template_name,
+				 r->last_error[0] ? "; " : "", r->last_error);
+		else
+			pt_strlcpy(errtxt, r->last_error[0] ? r->last_error : "-", sizeof(errtxt));
 		printf("%-7lld  %-12s  %-9s  %8d  %-20s  %-16s  %4s  %6lld  %-20s  %s\n",
 		       (long long)r->id, r->channel, r->status, r->attempts, next[0] ? next : "-",
 		       r->to_masked, seg, (long long)r->length, created, errtxt);

@@ -33,6 +33,7 @@
  * (the owner still sees it from the filing number, and the office can help).
  */
 #include "pintu/actions.h"
+#include "pintu/broadcast.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -532,7 +533,12 @@ int pt_actions_chat_fallback(const struct pt_config *cfg, sqlite3 *db, const cha
 		int rc = pt_outbox_defer_fallback(db, channel, provider_id, sms->name);
 		return rc == PT_OK ? PT_ENOTFOUND : rc;
 	}
-	int rc = pt_outbox_fallback_sms(db, id, sms->name, NULL);
+	int64_t new_id = 0;
+	int rc = pt_outbox_fallback_sms(db, id, sms->name, &new_id);
+	/* A broadcast's row: the SMS takes its place in the broadcast (paused,
+	 * quiet hours and progress follow it). */
+	if (rc == PT_OK)
+		rc = pt_broadcast_adopt_fallback(db, id, new_id);
 	if (rc == PT_OK)
 		pt_log(PT_LOG_INFO, "chat_window_fallback", "channel=%s fallback=%s", channel,
 		       sms->name);

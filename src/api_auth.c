@@ -4,6 +4,7 @@
  *   POST /api/login              {username, password} -> {user, csrf} + session cookie
  *   POST /api/logout             ends the session on the server, clears the cookie
  *   GET  /api/me                 {user, csrf}
+ *   POST /api/me                 {lang: "id"|"en"}: the account's console language
  *   POST /api/me/password        {old_password, new_password} (any staff; ends other sessions)
  *   GET  /api/users              admin: every account
  *   POST /api/users              admin: {username, password, role, name?, lang?}
@@ -169,15 +170,63 @@ static int h_logout(struct pt_app *app, const struct pt_web_req *r, struct pt_we
 	return PT_OK;
 }
 
+struct lang_write {
+	const struct pt_staff *who;
+	const char *lang;
+};
+
+static int lang_write_run(sqlite3 *db, void *arg)
+{
+	struct lang_write *w = arg;
+	char target[96], detail[32];
+	sqlite3_stmt *q = NULL;
+	int rc = PT_EDB;
+	if (sqlite3_prepare_v2(db, "UPDATE users SET lang = ? WHERE id = ?", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return PT_EDB;
+	sqlite3_bind_text(q, 1, w->lang, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, w->who->id);
+	if (sqlite3_step(q) == SQLITE_DONE)
+		rc = PT_OK;
+	sqlite3_finalize(q);
+	if (rc != PT_OK)
+		return rc;
+	snprintf(target, sizeof(target), "user:%s", w->who->username);
+	snprintf(detail, sizeof(detail), "{\"lang\":\"%s\"}", w->lang);
+	return pt_audit(db, w->who, "user.lang", target, detail);
+}
+
+/* GET /api/me; POST /api/me {lang: "id"|"en"} keeps the console language with
+ * the account (so a shared office PC opens in each person's own language). */
 static int h_me(struct pt_app *app, const struct pt_web_req *r, struct pt_web_resp *resp)
 {
 	struct pt_staff who;
-	if (!is_get(r)) {
-		method_not_allowed(resp, "GET");
+	if (!is_get(r) && !is_post(r)) {
+		method_not_allowed(resp, "GET, POST");
 		return PT_OK;
 	}
 	if (pt_auth_require(app, r, resp, PT_ROLE_STAFF, &who) != PT_OK)
 		return PT_OK;
+	if (is_post(r)) {
+		cJSON *j = pt_web_body_json(r, resp);
+		if (!j)
+			return PT_OK;
+		const char *lang = jstr(j, "lang", 3);
+		if (!lang || (strcmp(lang, "id") && strcmp(lang, "en"))) {
+			cJSON_Delete(j);
+			pt_web_error(resp, 422, "invalid", "lang must be id or en");
+			return PT_OK;
+		}
+		struct lang_write w = { .who = &who, .lang = lang };
+		int rc = pt_store_exec(app->st, lang_write_run, &w);
+		if (rc == PT_OK)
+			pt_strlcpy(who.lang, lang, sizeof(who.lang));
+		cJSON_Delete(j);
+		if (rc != PT_OK) {
+			pt_web_error(resp, 503, "unavailable", "try again");
+			return PT_OK;
+		}
+	}
 	session_answer(resp, 200, &who);
 	return PT_OK;
 }

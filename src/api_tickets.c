@@ -140,7 +140,7 @@ static void escalate_if_due(struct pt_app *app, sqlite3 *rdb, int64_t now)
 struct filter {
 	char status[24], program[24], type[24], kecamatan[64], kelurahan[64], channel[64];
 	char q[40], mine[64];
-	int overdue;
+	int overdue, escalated;
 	int limit, offset;
 };
 
@@ -163,6 +163,9 @@ static int read_filter(const struct pt_web_req *r, const struct pt_staff *who, s
 	}
 	if (pt_web_query(r, "overdue", v, sizeof(v)) && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0))
 		f->overdue = 1;
+	if (pt_web_query(r, "escalated", v, sizeof(v)) &&
+	    (strcmp(v, "1") == 0 || strcmp(v, "true") == 0))
+		f->escalated = 1;
 	if (pt_web_query(r, "mine", v, sizeof(v)) && (strcmp(v, "1") == 0 || strcmp(v, "true") == 0))
 		pt_strlcpy(f->mine, who->username, sizeof(f->mine));
 	f->limit = max == LIST_MAX ? LIST_DEFAULT : max;
@@ -235,6 +238,9 @@ static void build_where(const struct filter *f, int64_t now, struct where *w)
 			 "NOT IN ('resolved','rejected')", (long long)now);
 		where_add(w, cond, NULL);
 	}
+	if (f->escalated)
+		where_add(w, "t.escalated_ms IS NOT NULL AND t.status NOT IN ('resolved','rejected')",
+			  NULL);
 	if (f->q[0]) {
 		size_t n = 0;
 		int other = 0;
@@ -394,7 +400,8 @@ static cJSON *requires_json(unsigned fields)
 	return a;
 }
 
-static void add_actions(cJSON *o, const char *status, const char *prev, unsigned role)
+static void add_actions(cJSON *o, const char *status, const char *prev, const char *dtks,
+			unsigned role)
 {
 	size_t n;
 	const struct pt_proc_rule *r = pt_proc_rules(&n);
@@ -403,6 +410,8 @@ static void add_actions(cJSON *o, const char *status, const char *prev, unsigned
 		if (strcmp(r[i].from, status) != 0 || !(r[i].roles & role))
 			continue;
 		const char *to = r[i].to;
+		if (strcmp(to, "dtks_proposed") == 0 && strcmp(dtks, "registered") == 0)
+			continue; /* already in DTKS: nothing to propose */
 		if (strcmp(to, "*prev*") == 0) {
 			if (!prev || !prev[0])
 				continue;
@@ -554,8 +563,9 @@ static int detail(struct pt_app *app, sqlite3 *db, const char *digits, const str
 		return PT_OK;
 	}
 	int64_t id = sqlite3_column_int64(s, 0);
-	char status_s[24], prev[24], channel[64], lang[4];
+	char status_s[24], prev[24], dtks[24], channel[64], lang[4];
 	col(s, 2, status_s, sizeof(status_s));
+	col(s, 20, dtks, sizeof(dtks));
 	col(s, 7, channel, sizeof(channel));
 	col(s, 16, lang, sizeof(lang));
 	add_text(o, "subject", sqlite3_column_text(s, 17));
@@ -591,7 +601,7 @@ static int detail(struct pt_app *app, sqlite3 *db, const char *digits, const str
 		cJSON_Delete(o);
 		return db_error(resp, db, "detail parts");
 	}
-	add_actions(o, status_s, prev, (unsigned)who->role);
+	add_actions(o, status_s, prev, dtks, (unsigned)who->role);
 	pt_web_json(resp, status, o);
 	return PT_OK;
 }
@@ -828,7 +838,8 @@ static void add_medians(sqlite3 *db, cJSON *o)
 	sqlite3_stmt *s = NULL;
 	cJSON *m = cJSON_AddObjectToObject(o, "median_resolution_hours");
 	if (!m || sqlite3_prepare_v2(db, "SELECT COALESCE(program, ''), resolved_ms - created_ms "
-					 "FROM tickets WHERE resolved_ms IS NOT NULL ORDER BY 1, 2",
+					 "FROM tickets WHERE status = 'resolved' AND resolved_ms IS NOT "
+					 "NULL ORDER BY 1, 2",
 				     -1, &s, NULL) != SQLITE_OK) {
 		sqlite3_finalize(s);
 		return;
@@ -908,23 +919,39 @@ static int dashboard(struct pt_app *app, sqlite3 *db, struct pt_web_resp *resp)
 				(double)scalar(db, "SELECT count(*) FROM tickets WHERE due_ms IS NOT "
 						   "NULL AND due_ms < ?1 AND status NOT IN "
 						   "('resolved','rejected') AND ?2 = 0", now, 0));
+	cJSON_AddNumberToObject(o, "escalated",
+				(double)scalar(db, "SELECT count(*) FROM tickets WHERE escalated_ms IS "
+						   "NOT NULL AND status NOT IN ('resolved','rejected') "
+						   "AND ?1 = ?2", 0, 0));
 	cJSON *sla = cJSON_AddObjectToObject(o, "sla");
 	if (sla) {
+		/* A step = a state left (an event from != to with the due time that
+		 * applied); a step still open past its due time counts as late too,
+		 * so a stuck ticket lowers compliance before anyone moves it. */
 		static const char q_all[] = "SELECT count(*) FROM ticket_events WHERE due_ms IS NOT "
 					    "NULL AND from_status IS NOT to_status AND ?1 = ?2";
 		static const char q_ok[] = "SELECT count(*) FROM ticket_events WHERE due_ms IS NOT "
 					   "NULL AND from_status IS NOT to_status AND created_ms <= "
 					   "due_ms AND ?1 = ?2";
-		static const char q_res[] = "SELECT count(*) FROM ticket_events WHERE due_ms IS NOT "
-					    "NULL AND to_status = 'resolved' AND ?1 = ?2";
-		static const char q_res_ok[] = "SELECT count(*) FROM ticket_events WHERE due_ms IS "
-					       "NOT NULL AND to_status = 'resolved' AND created_ms "
-					       "<= due_ms AND ?1 = ?2";
+		static const char q_open_late[] = "SELECT count(*) FROM tickets WHERE due_ms IS NOT "
+						  "NULL AND due_ms < ?1 AND status NOT IN "
+						  "('resolved','rejected') AND ?2 = 0";
+		/* A resolved ticket is on time when no step of it was late. */
+		static const char q_res[] = "SELECT count(*) FROM tickets WHERE status = 'resolved' "
+					    "AND ?1 = ?2";
+		static const char q_res_ok[] =
+			"SELECT count(*) FROM tickets t WHERE t.status = 'resolved' AND NOT EXISTS "
+			"(SELECT 1 FROM ticket_events e WHERE e.ticket_id = t.id AND e.due_ms IS NOT "
+			"NULL AND e.from_status IS NOT e.to_status AND e.created_ms > e.due_ms) "
+			"AND ?1 = ?2";
 		int64_t all = scalar(db, q_all, 0, 0), ok = scalar(db, q_ok, 0, 0);
+		int64_t open_late = scalar(db, q_open_late, now, 0);
 		int64_t res = scalar(db, q_res, 0, 0), res_ok = scalar(db, q_res_ok, 0, 0);
 		cJSON_AddNumberToObject(sla, "transitions", (double)all);
 		cJSON_AddNumberToObject(sla, "on_time", (double)ok);
-		add_ratio(sla, "compliance", ok, all);
+		cJSON_AddNumberToObject(sla, "late", (double)(all - ok));
+		cJSON_AddNumberToObject(sla, "open_overdue", (double)open_late);
+		add_ratio(sla, "compliance", ok, all + open_late);
 		cJSON_AddNumberToObject(sla, "resolved", (double)res);
 		cJSON_AddNumberToObject(sla, "resolved_on_time", (double)res_ok);
 		add_ratio(sla, "resolution_compliance", res_ok, res);
@@ -985,8 +1012,20 @@ static void csv_cell(struct buf *b, const char *v, int last)
 	buf_add(b, last ? "\r\n" : ",", last ? 2 : 1);
 }
 
+/* An export takes data out in bulk: who exported what is audited. */
+struct export_audit {
+	const struct pt_staff *who;
+	char detail[600];
+};
+
+static int export_audit_run(sqlite3 *db, void *arg)
+{
+	struct export_audit *a = arg;
+	return pt_audit(db, a->who, "ticket.export", NULL, a->detail);
+}
+
 static int export_csv(struct pt_app *app, sqlite3 *db, const struct filter *f,
-		      struct pt_web_resp *resp)
+		      const struct pt_staff *who, const char *query, struct pt_web_resp *resp)
 {
 	static const char *const head[] = { "number", "status", "label", "type", "program",
 					    "kecamatan", "kelurahan", "channel", "phone_masked",
@@ -1005,7 +1044,9 @@ static int export_csv(struct pt_app *app, sqlite3 *db, const struct filter *f,
 	bind_where(s, &w);
 	for (size_t i = 0; i < PT_ARRAY_LEN(head); i++)
 		csv_cell(&b, head[i], i + 1 == PT_ARRAY_LEN(head));
+	long rows = 0;
 	while (sqlite3_step(s) == SQLITE_ROW) {
+		rows++;
 		cJSON *row = row_json(s, now);
 		if (!row) {
 			b.oom = 1;
@@ -1025,6 +1066,20 @@ static int export_csv(struct pt_app *app, sqlite3 *db, const struct filter *f,
 	if (b.oom) {
 		free(b.p);
 		pt_web_error(resp, 500, "internal", "export too large");
+		return PT_OK;
+	}
+	struct export_audit a = { .who = who };
+	cJSON *d = cJSON_CreateObject();
+	char *dj = NULL;
+	if (d && cJSON_AddNumberToObject(d, "rows", (double)rows) &&
+	    cJSON_AddStringToObject(d, "filter", query ? query : ""))
+		dj = cJSON_PrintUnformatted(d);
+	cJSON_Delete(d);
+	pt_strlcpy(a.detail, dj ? dj : "{}", sizeof(a.detail));
+	free(dj);
+	if (pt_store_exec(app->st, export_audit_run, &a) != PT_OK) {
+		free(b.p);
+		pt_web_error(resp, 503, "unavailable", "cannot record the export, try again");
 		return PT_OK;
 	}
 	pt_web_set(resp, 200, "text/csv; charset=utf-8", b.p ? b.p : "", b.n);
@@ -1133,7 +1188,7 @@ static int get_list(struct pt_app *app, const struct pt_web_req *r, struct pt_we
 	int64_t now = now_of(app);
 	escalate_if_due(app, r->rdb, now);
 	if (csv)
-		return export_csv(app, r->rdb, &f, resp);
+		return export_csv(app, r->rdb, &f, &who, r->query, resp);
 	if (overdue_queue) {
 		f.overdue = 1;
 		return list_json(r->rdb, &f, "t.due_ms ASC, t.id", now, resp);

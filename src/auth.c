@@ -643,12 +643,39 @@ struct login_write {
 	int64_t now, user_id;
 	const char *token_hash, *csrf;
 	const struct pt_staff *who;
+	const struct pt_auth_opts *opts;
 	int64_t session_id; /* out */
 };
+
+/* The audit rows of a refused password: "auth.login_failed" on an existing
+ * account (target user:<name>; an unknown username is not written, it may be a
+ * mistyped password) and "auth.locked" when this failure reached a limit. */
+static int audit_failure(sqlite3 *db, const struct login_write *w, const char *detail)
+{
+	char target[96];
+	int rc = PT_OK;
+	snprintf(target, sizeof(target), "user:%s", w->username);
+	if (w->user_id > 0)
+		rc = pt_audit(db, w->who, "auth.login_failed", target, detail);
+	if (rc == PT_OK && w->user_id > 0 &&
+	    lock_remaining(db, "username", w->username, w->opts->max_failures_account, w->now) > 0)
+		rc = pt_audit(db, w->who, "auth.locked", target, detail);
+	if (rc == PT_OK &&
+	    lock_remaining(db, "addr", w->addr, w->opts->max_failures_addr, w->now) > 0)
+		rc = pt_audit(db, NULL, "auth.locked_address", NULL, detail);
+	return rc;
+}
 
 static int login_write_run(sqlite3 *db, void *arg)
 {
 	struct login_write *w = arg;
+	char detail[128];
+	cJSON *d = cJSON_CreateObject();
+	char *ds = d && cJSON_AddStringToObject(d, "addr", w->addr) ? cJSON_PrintUnformatted(d)
+								      : NULL;
+	cJSON_Delete(d);
+	pt_strlcpy(detail, ds ? ds : "{}", sizeof(detail));
+	free(ds);
 	int rc = exec_bind(db, "DELETE FROM login_attempts WHERE created_ms < ?", NULL, "i",
 			   w->now - DAY_MS);
 	if (rc == PT_OK)
@@ -656,8 +683,10 @@ static int login_write_run(sqlite3 *db, void *arg)
 			       "INSERT INTO login_attempts (username, addr, ok, created_ms) "
 			       "VALUES (?,?,?,?)",
 			       NULL, "ttii", w->username, w->addr, (int64_t)w->ok, w->now);
-	if (rc != PT_OK || !w->ok)
+	if (rc != PT_OK)
 		return rc;
+	if (!w->ok)
+		return audit_failure(db, w, detail);
 	rc = exec_bind(db,
 		       "INSERT INTO staff_sessions (token_hash, csrf, user_id, created_ms, "
 		       "last_seen_ms, addr) VALUES (?,?,?,?,?,?)",
@@ -665,7 +694,7 @@ static int login_write_run(sqlite3 *db, void *arg)
 	if (rc != PT_OK)
 		return rc;
 	w->session_id = sqlite3_last_insert_rowid(db);
-	return pt_audit(db, w->who, "auth.login", NULL, NULL);
+	return pt_audit(db, w->who, "auth.login", NULL, detail);
 }
 
 /* Load the account username (any state) into who and its hash. 1 found, 0 not. */
@@ -719,7 +748,8 @@ int pt_auth_login(struct pt_auth *a, sqlite3 *rdb, const char *username, const c
 	sodium_memzero(hash, sizeof(hash));
 
 	struct login_write w = { .username = user, .addr = addr, .ok = ok, .now = now,
-				 .user_id = out->who.id, .who = &out->who };
+				 .user_id = found ? out->who.id : 0, .who = &out->who,
+				 .opts = &a->opts };
 	if (ok) {
 		random_token(out->token);
 		random_token(out->who.csrf);

@@ -798,6 +798,31 @@ int pt_broadcast_progress(sqlite3 *db, int64_t id, struct pt_broadcast_progress 
 	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
 }
 
+int pt_broadcast_adopt_fallback(sqlite3 *db, int64_t old_id, int64_t new_id)
+{
+	static const char *const sql[] = {
+		"UPDATE messages SET broadcast_id = (SELECT broadcast_id FROM messages WHERE id = ?1), "
+		"priority = 1 WHERE id = ?2 AND (SELECT broadcast_id FROM messages WHERE id = ?1) "
+		"IS NOT NULL",
+		"UPDATE broadcast_recipients SET message_id = ?2, note = 'sms fallback' "
+		"WHERE message_id = ?1",
+	};
+	if (db == NULL || old_id <= 0 || new_id <= 0)
+		return PT_EINVAL;
+	for (size_t i = 0; i < PT_ARRAY_LEN(sql); i++) {
+		sqlite3_stmt *s = pt_store_stmt(db, sql[i]);
+		if (s == NULL)
+			return PT_EDB;
+		sqlite3_bind_int64(s, 1, old_id);
+		sqlite3_bind_int64(s, 2, new_id);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return PT_EDB;
+	}
+	return PT_OK;
+}
+
 struct preview_ctx {
 	const struct pt_config *cfg;
 	struct pt_broadcast_preview *p;

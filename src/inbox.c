@@ -68,6 +68,7 @@
 
 #include "pintu/actions.h"
 #include "pintu/hooks.h"
+#include "pintu/subscriptions.h"
 #include "pintu/common.h"
 #include "pintu/text.h"
 #include "pintu/tickets.h"
@@ -982,6 +983,14 @@ static int job_run(sqlite3 *db, void *arg)
 				r->queued++;
 			else if (frc != PT_ENOTFOUND)
 				rc = frc;
+		}
+		/* The recipient opted out at the provider (Twilio 21610): as STOP. */
+		if (rc == PT_OK && r->msg.dlr == PT_DLR_FAILED && r->msg.provider_id[0] &&
+		    strcmp(r->msg.dlr_reason, "21610") == 0) {
+			int orc = pt_subs_optout_report(db, r->chan->name, r->msg.provider_id,
+							"twilio_21610");
+			if (orc < 0 && orc != PT_ENOTFOUND)
+				rc = orc;
 		}
 		if (rc == PT_ENOTFOUND || rc == PT_EINVAL) {
 			pt_log(PT_LOG_WARN, "dlr_unknown", "channel=%s", r->chan->name);

@@ -23,7 +23,8 @@
  *
  * A POST creates the contact (by phone) if needed, the ticket (channel
  * "open311", pt_ticket_create), its due time and duplicate link
- * (pt_proc_on_create) and an audit row, in one pt_store_exec transaction.
+ * (pt_proc_on_create), the resident's SMS with the number (pt_actions_notify,
+ * not for a duplicate) and an audit row, in one pt_store_exec transaction.
  * first_name/last_name/email are accepted and not stored (the ticket has no
  * place for a reporter's name; the phone identifies the resident).
  */
@@ -35,6 +36,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "pintu/actions.h"
 #include "pintu/auth.h"
 #include "pintu/common.h"
 #include "pintu/config.h"
@@ -394,6 +396,7 @@ static int h_requests_list(struct pt_app *app, const struct pt_web_req *r, struc
 
 struct create_job {
 	const struct pt_config *cfg;
+	const struct pt_dialogs *dialogs;
 	struct pt_ticket t;
 	const char *client;
 	char dup[9];
@@ -438,6 +441,15 @@ static int create_run(sqlite3 *db, void *arg)
 	rc = pt_proc_on_create(db, j->cfg, &j->t, j->dup);
 	if (rc != PT_OK)
 		return rc;
+	/* The resident hears the number by SMS, as a USSD caller does (the first
+	 * SMS channel; none configured = the service_notice is all there is). A
+	 * duplicate is told by the submitting system (service_notice names the
+	 * open ticket). */
+	if (!j->dup[0] && j->dialogs) {
+		rc = pt_actions_notify(j->cfg, j->dialogs, db, &j->t, NULL, NULL);
+		if (rc != PT_OK && rc != PT_ENOTFOUND)
+			return rc;
+	}
 	struct pt_staff who;
 	memset(&who, 0, sizeof(who));
 	snprintf(actor, sizeof(actor), "open311:%s", j->client);
@@ -509,6 +521,7 @@ static int h_request_create(struct pt_app *app, const struct pt_web_req *r,
 		goto out;
 	}
 	j->cfg = cfg;
+	j->dialogs = app->dialogs;
 	j->client = client;
 	pt_strlcpy(j->t.type, "penyaluran", sizeof(j->t.type));
 	const char *type = pt_form_get(&f, "attribute[type]");

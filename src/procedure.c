@@ -18,7 +18,9 @@
  * "service_levels" config section; Saturdays, Sundays and the holidays are
  * skipped, counted in the office's time zone; a ticket is due at the end
  * (23:59:59.999 local) of the last working day. resolved and rejected are
- * terminal: no due time, never overdue. Overdue tickets are escalated once
+ * terminal: no due time, never overdue. awaiting_approval -> dtks_proposed is
+ * refused when the resident was recorded as registered in DTKS. Overdue
+ * tickets are escalated once
  * (tickets.escalated_ms, an event with note "escalated", actor "system")
  * when staff list them (pt_proc_escalate); a transition clears escalated_ms.
  *
@@ -107,6 +109,8 @@ static const struct pt_proc_rule rules[] = {
 	  "Send back for review" },
 	{ "dtks_proposed", "in_progress", R_BACK | R_SUP, 0, "Tangani", "Handle" },
 	{ "dtks_proposed", "resolved", R_BACK | R_SUP, PT_PROC_F_OUTCOME, "Selesaikan", "Resolve" },
+	{ "in_progress", "needs_info", R_BACK, PT_PROC_F_QUESTION, "Minta data tambahan",
+	  "Ask for more information" },
 	{ "in_progress", "referred", R_BACK | R_SUP, PT_PROC_F_REFERRAL, "Rujuk", "Refer" },
 	{ "in_progress", "resolved", R_BACK | R_SUP, PT_PROC_F_OUTCOME, "Selesaikan", "Resolve" },
 	{ "referred", "resolved", R_BACK | R_SUP, PT_PROC_F_OUTCOME, "Selesaikan", "Resolve" },
@@ -471,7 +475,8 @@ static const char *label_detail(const char *state, const struct pt_proc_fields *
 /* Queue the message about t's new state: the status_changed notification
  * (pt_actions_notify: channel rules, WhatsApp templates), then for needs_info
  * the question and for resolved the satisfaction question, as a follow-up on
- * the same channel when a free-form message can go there. */
+ * the same channel, or by its SMS fallback when WhatsApp's 24-hour window is
+ * closed (the status itself then went as a template). */
 static int notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs, sqlite3 *db,
 		  const struct pt_ticket *t, const struct pt_proc_fields *f)
 {
@@ -504,12 +509,27 @@ static int notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs,
 		col_text(q, 0, chname, sizeof(chname));
 	sqlite3_finalize(q);
 	const struct pt_channel *ch = pt_config_channel(cfg, chname);
-	if (!ch || !ch->adapter->build_send || !free_form_ok(db, ch, t->phone))
+	if (ch && ch->adapter->build_send && !free_form_ok(db, ch, t->phone)) {
+		/* WhatsApp past 24 h (the status went as a template): the question
+		 * goes by the channel's SMS fallback, else not at all. */
+		ch = ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
+	}
+	if (!ch || !ch->adapter->build_send)
 		return 1;
 	struct pt_dialog_out *out = malloc(sizeof(*out));
 	if (!out)
 		return PT_ENOMEM;
 	rc = render(cfg, dialogs, ch, db, t, t->lang, tmpl, &x, out);
+	if (rc == PT_OK && ch->adapter->kind == PT_CHAN_SMS) {
+		char *folded = malloc(sizeof(out->text));
+		if (!folded) {
+			free(out);
+			return PT_ENOMEM;
+		}
+		pt_gsm7_fold(out->text, strlen(out->text), folded, sizeof(out->text));
+		pt_strlcpy(out->text, folded, sizeof(out->text));
+		free(folded);
+	}
 	if (rc == PT_OK) {
 		struct pt_outbox_item it = {
 			.channel = ch->name,
@@ -607,16 +627,20 @@ static int role_allows(const struct pt_proc_rule *r, unsigned role)
 	return (role & PT_PROC_ROLE_CLI) && (r->roles & (R_FRONT | R_BACK | R_SUP));
 }
 
-static int load_prev(sqlite3 *db, int64_t id, char *prev, size_t cap)
+/* The state before needs_info and the recorded DTKS status of ticket id. */
+static int load_prev(sqlite3 *db, int64_t id, char *prev, size_t cap, char *dtks, size_t dcap)
 {
 	sqlite3_stmt *s = NULL;
 	prev[0] = '\0';
-	if (sqlite3_prepare_v2(db, "SELECT prev_status FROM tickets WHERE id = ?1", -1, &s, NULL) !=
-	    SQLITE_OK)
+	dtks[0] = '\0';
+	if (sqlite3_prepare_v2(db, "SELECT prev_status, dtks_status FROM tickets WHERE id = ?1", -1,
+			       &s, NULL) != SQLITE_OK)
 		return db_fail(db, "prev_status");
 	sqlite3_bind_int64(s, 1, id);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	if (sqlite3_step(s) == SQLITE_ROW) {
 		col_text(s, 0, prev, cap);
+		col_text(s, 1, dtks, dcap);
+	}
 	sqlite3_finalize(s);
 	return PT_OK;
 }
@@ -706,7 +730,7 @@ int pt_proc_transition(sqlite3 *db, const struct pt_config *cfg, const struct pt
 		       const char *actor, const struct pt_proc_fields *f, struct pt_proc_err *err)
 {
 	static const struct pt_proc_fields none;
-	char prev[24], from[24], msg[160];
+	char prev[24], dtks[24], from[24], msg[160];
 	int rc;
 	if (err)
 		memset(err, 0, sizeof(*err));
@@ -716,7 +740,7 @@ int pt_proc_transition(sqlite3 *db, const struct pt_config *cfg, const struct pt
 		f = &none;
 	if (!to || !pt_ticket_state_valid(to))
 		return fail(err, PT_EINVAL, 422, "invalid_field", "to", "unknown state");
-	if ((rc = load_prev(db, t->id, prev, sizeof(prev))) < 0)
+	if ((rc = load_prev(db, t->id, prev, sizeof(prev), dtks, sizeof(dtks))) < 0)
 		return fail(err, rc, 500, "db", NULL, "database error");
 	const struct pt_proc_rule *r = pt_proc_rule_find(t->status, to, prev);
 	/* The CLI (the operator's repair tool, `pintu tickets set-status`) may
@@ -733,6 +757,11 @@ int pt_proc_transition(sqlite3 *db, const struct pt_config *cfg, const struct pt
 		snprintf(msg, sizeof(msg), "your role may not move a ticket %s -> %s", t->status, to);
 		return fail(err, PT_EPERM, 403, "forbidden", NULL, msg);
 	}
+	/* DTKS inclusion is proposed only for a resident not (known to be) in it. */
+	if (strcmp(to, "dtks_proposed") == 0 && strcmp(dtks, "registered") == 0 &&
+	    !(role & PT_PROC_ROLE_CLI))
+		return fail(err, PT_ESTATE, 409, "invalid_transition", "dtks_status",
+			    "the resident is already registered in DTKS");
 	/* The CLI is the operator's repair tool: it records the fields it was
 	 * given but is not held to the required ones. */
 	if ((rc = check_fields((role & PT_PROC_ROLE_CLI) ? 0 : r->fields, f, err)) < 0)

@@ -72,6 +72,13 @@
  * opt-out (Twilio error 21610, Telegram 403 "blocked") is recorded as a STOP
  * (pt_subs_optout_signal) in the same transaction as the failure.
  *
+ * WhatsApp's "outside the 24-hour window" (error 131047) can come in the send
+ * response itself, not only in a later status: the row fails and, in the same
+ * transaction, its text is queued on the channel's SMS fallback
+ * (pt_sender_set_sms_fallback; pt_outbox_fallback_sms, once; a broadcast row's fallback takes its place in
+ * the broadcast, pt_broadcast_adopt_fallback), and that channel is scanned at
+ * once.
+ *
  * Logs carry the row id, channel, masked number and outcome; never the text
  * or a full number. A provider's error excerpt goes through
  * pt_sender_mask_for_log(): a number of 7+ digits keeps its first 4 even when
@@ -90,6 +97,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pintu/broadcast.h"
 #include "pintu/common.h"
 #include "pintu/store.h"
 #include "pintu/subscriptions.h"
@@ -119,6 +127,9 @@ struct finish_ctx {
 	const char *channel;     /* for an opt-out signal on failure */
 	const char *adapter_type;
 	const char *peer;
+	const char *sms_fallback; /* WhatsApp 131047 in the send response: SMS here */
+	int64_t broadcast_id;     /* 0 = not a broadcast row */
+	int fallback_queued;      /* out: an SMS fallback row was queued */
 };
 
 enum job_state { JOB_FREE = 0, JOB_SCANNED, JOB_PENDING, JOB_RUNNING, JOB_DONE };
@@ -159,6 +170,7 @@ struct slot {
 
 struct chan_rt {
 	const struct pt_sender_channel *c;
+	_Atomic(const char *) sms_fallback; /* pt_sender_set_sms_fallback; NULL = none */
 	_Atomic uint64_t sent, failed, retried, dead; /* for /metrics */
 	int64_t interval_us; /* 0 = unlimited */
 	int64_t tat_us;      /* the pacer's next start time */
@@ -403,6 +415,39 @@ static const char *optout_reason(const struct finish_ctx *c)
 	return NULL;
 }
 
+/* 1 when a permanent failure is WhatsApp's "outside the 24-hour window"
+ * (error 131047) in the send response itself. */
+static int is_window_closed(const struct finish_ctx *c)
+{
+	return c->error != NULL && c->adapter_type != NULL && strcmp(c->status, "failed") == 0 &&
+	       strcmp(c->adapter_type, "whatsapp") == 0 &&
+	       strncmp(c->error, "whatsapp error 131047", 21) == 0 &&
+	       !is_digit(c->error[21]);
+}
+
+/* WhatsApp refused row c->id at once because the 24-hour window had closed:
+ * queue its text on the SMS fallback channel, once, exactly as a later 131047
+ * status does (pt_outbox_fallback_sms); a broadcast row's fallback takes its
+ * place in the broadcast. PT_OK (also when there is no fallback) or PT_EDB. */
+static int window_fallback(sqlite3 *db, struct finish_ctx *c)
+{
+	if (c->sms_fallback == NULL || c->sms_fallback[0] == '\0')
+		return PT_OK;
+	int64_t new_id = 0;
+	int rc = pt_outbox_fallback_sms(db, c->id, c->sms_fallback, &new_id);
+	if (rc == PT_EEXIST || rc == PT_ENOTFOUND)
+		return PT_OK;
+	if (rc != PT_OK)
+		return PT_EDB;
+	if (c->broadcast_id > 0 && pt_broadcast_adopt_fallback(db, c->id, new_id) != PT_OK)
+		return PT_EDB;
+	c->fallback_queued = 1;
+	pt_log(PT_LOG_INFO, "chat_window_fallback", "id=%lld channel=%s fallback=%s new_id=%lld",
+	       (long long)c->id, c->channel ? c->channel : "-", c->sms_fallback,
+	       (long long)new_id);
+	return PT_OK;
+}
+
 static int round_tx(sqlite3 *db, void *arg)
 {
 	struct round_ctx *c = arg;
@@ -478,16 +523,19 @@ static int finish_row(sqlite3 *db, void *arg)
 		}
 		return PT_EDB;
 	}
-	const char *optout = sqlite3_changes(db) == 1 ? optout_reason(c) : NULL;
+	int changed = sqlite3_changes(db);
+	if (changed == 1 && is_window_closed(c) && window_fallback(db, c) != PT_OK)
+		return PT_EDB;
+	const char *optout = changed == 1 ? optout_reason(c) : NULL;
 	if (optout && c->peer && c->channel) {
 		if (pt_subs_optout_signal(db, c->channel, c->peer, optout) != PT_OK)
 			return PT_EDB;
 		pt_log(PT_LOG_INFO, "sender_optout", "id=%lld channel=%s reason=%s",
 		       (long long)c->id, c->channel, optout);
 	}
-	if (sqlite3_changes(db) == 1 && pid && strcmp(c->status, "sent") == 0)
+	if (changed == 1 && pid && strcmp(c->status, "sent") == 0)
 		return pt_outbox_apply_early(db, c->id, pid); /* reports that came first */
-	if (sqlite3_changes(db) == 0 && pid) {
+	if (changed == 0 && pid) {
 		/* A delivery report (by our id) overtook us: keep its status, add the id. */
 		s = pt_store_stmt(db, "UPDATE OR IGNORE messages SET provider_id = ?2 WHERE id = ?1 "
 				      "AND provider_id IS NULL");
@@ -645,6 +693,8 @@ static void job_outcome(struct pt_sender *s, struct job *j, int result)
 	j->fin.channel = c->c->name;
 	j->fin.adapter_type = c->c->adapter->type;
 	j->fin.peer = j->to;
+	j->fin.sms_fallback = atomic_load(&c->sms_fallback);
+	j->fin.broadcast_id = j->broadcast_id;
 	if (result == PT_SEND_OK)
 		atomic_fetch_add(&c->sent, 1);
 	else if (result == PT_SEND_FAIL)
@@ -943,6 +993,11 @@ static int run_round(struct pt_sender *s, int final)
 		s->ch[i].next_scan_ms = now_mono + w;
 	}
 	for (int i = 0; i < rc.nfin; i++) {
+		/* an SMS fallback was queued: scan its channel at once */
+		for (int k = 0; st == PT_OK && fin[i]->fin.fallback_queued && k < s->nch; k++)
+			if (fin[i]->fin.sms_fallback &&
+			    strcmp(s->ch[k].c->name, fin[i]->fin.sms_fallback) == 0)
+				s->ch[k].next_scan_ms = 0;
 		job_log(s, fin[i], st == PT_OK);
 		job_free(s, fin[i]);
 	}
@@ -1207,6 +1262,18 @@ void pt_sender_stop(struct pt_sender *s)
 	pthread_join(s->thread, NULL);
 	sender_free(s);
 	pt_log(PT_LOG_INFO, "sender_stopped", "ok=1");
+}
+
+int pt_sender_set_sms_fallback(struct pt_sender *s, const char *channel, const char *sms_channel)
+{
+	for (int i = 0; s && channel && i < s->nch; i++) {
+		if (strcmp(s->ch[i].c->name, channel) != 0)
+			continue;
+		atomic_store(&s->ch[i].sms_fallback,
+			     sms_channel && sms_channel[0] ? sms_channel : NULL);
+		return PT_OK;
+	}
+	return PT_ENOTFOUND;
 }
 
 int pt_sender_channel_stats(struct pt_sender *s, const char *channel, struct pt_sender_stats *out)

@@ -438,8 +438,11 @@ int pt_subs_subscribe(sqlite3 *db, const struct pt_config *cfg, const char *phon
 	if (rc == PT_OK) {
 		char masked[32];
 		addr_mask(addr, masked, sizeof(masked));
-		pt_log(PT_LOG_INFO, "subs_subscribed", "to=%s channel=%s source=%s programs=\"%s\" new=%d",
-		       masked, chan, source ? source : "sms", progs[0] ? progs : "all", created);
+		/* an import logs its totals once (subs_import), not a line per row */
+		int bulk = source && strcmp(source, "import") == 0;
+		pt_log(bulk ? PT_LOG_DEBUG : PT_LOG_INFO, "subs_subscribed",
+		       "to=%s channel=%s source=%s programs=\"%s\" new=%d", masked, chan,
+		       source ? source : "sms", progs[0] ? progs : "all", created);
 	}
 	return rc;
 }
@@ -516,6 +519,34 @@ int pt_subs_optout_signal(sqlite3 *db, const char *channel, const char *peer, co
 	snprintf(why, sizeof(why), "provider:%s", reason && reason[0] ? reason : "optout");
 	int rc = pt_subs_stop(db, peer, why, pt_now_ms());
 	return rc == PT_EINVAL ? PT_OK : rc; /* an address we cannot parse has nothing to stop */
+}
+
+/* Provider opt-out in a delivery report (see subscriptions.h). */
+int pt_subs_optout_report(sqlite3 *db, const char *channel, const char *provider_id,
+			  const char *reason)
+{
+	if (db == NULL || channel == NULL || provider_id == NULL || provider_id[0] == '\0')
+		return PT_ENOTFOUND;
+	sqlite3_stmt *q = prep(db, "SELECT peer FROM messages WHERE channel = ?1 AND "
+				   "direction = 'out' AND provider_id = ?2");
+	if (q == NULL)
+		return PT_EDB;
+	sqlite3_bind_text(q, 1, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, provider_id, -1, SQLITE_STATIC);
+	char peer[PT_PHONE_MAX] = "";
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *v = sqlite3_column_text(q, 0);
+		pt_strlcpy(peer, v ? (const char *)v : "", sizeof(peer));
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		db_fail(db, "optout_report");
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW)
+		return rc == SQLITE_DONE ? PT_ENOTFOUND : PT_EDB;
+	if (peer[0] == '\0')
+		return PT_ENOTFOUND;
+	return pt_subs_optout_signal(db, channel, peer, reason);
 }
 
 /* ---- segments ---- */

@@ -1,7 +1,7 @@
 // app.js - the staff console: session, navigation (hash routes), the queues.
 //
 // Routes: #/login, #/queue?<filters>, #/overdue, #/ticket/<number>,
-// #/dashboard, #/broadcasts. Every screen draws into <main id="main"> from the
+// #/dashboard, #/broadcasts, #/audit?<filters>, #/users, #/password (admin.js). Every screen draws into <main id="main"> from the
 // JSON API (docs/api.md, docs/api-tickets.md); nothing is cached except the
 // signed-in user and /api/meta. State-changing requests carry the CSRF token
 // from /api/login or /api/me (api.js).
@@ -12,6 +12,7 @@ import { t, getLang, setLang, label } from './i18n.js';
 import { renderTicket } from './ticket.js';
 import { renderDashboard } from './dashboard.js';
 import { renderBroadcasts } from './broadcasts.js';
+import { renderUsers, renderAudit, renderPassword, roleLabel } from './admin.js';
 import { state, flash, errText } from './core.js';
 
 const PAGE = 50;
@@ -44,14 +45,28 @@ async function loadMeta() {
 }
 
 
+/** The page after one's own password changed: every session ended, sign in again. */
+function passwordChanged() {
+	state.me = null;
+	setCsrf('');
+	showChrome();
+	location.hash = '#/login';
+	flash(t('password_changed'), 'ok');
+}
+
 function showChrome() {
 	const signed = Boolean(state.me);
 	document.getElementById('nav').hidden = !signed;
 	document.getElementById('logout').hidden = !signed;
 	const bc = document.querySelector('[data-nav="broadcasts"]');
 	if (bc) bc.hidden = !signed || state.me.role === 'front_office';
-	document.getElementById('who-name').textContent = signed
-		? `${state.me.name} (${state.me.role.replace('_', ' ')})` : '';
+	const show = { audit: ['supervisor', 'admin'], users: ['admin'] };
+	for (const [k, roles] of Object.entries(show))
+		document.querySelector(`[data-nav="${k}"]`).hidden = !signed || !roles.includes(state.me.role);
+	const who = document.getElementById('who-name');
+	who.textContent = signed ? `${state.me.name} (${roleLabel(state.me.role)})` : '';
+	who.title = t('password_change');
+	who.hidden = !signed;
 	document.getElementById('lang-switch').textContent = t('lang_other');
 	for (const el of document.querySelectorAll('[data-i18n]')) el.textContent = t(el.dataset.i18n);
 	document.title = `Pintu - ${getLang() === 'en' ? 'Staff console' : 'Konsol Petugas'}`;
@@ -86,7 +101,7 @@ function renderLogin(root, note) {
 			const j = await api('POST', '/api/login', { username: user.value.trim(), password: pass.value });
 			applyMe(j);
 			if (!state.me.role) applyMe(await api('GET', '/api/me'));
-			if (state.me.lang && !localStorage.getItem('pintu_lang')) setLang(state.me.lang);
+			if (state.me.lang === 'id' || state.me.lang === 'en') setLang(state.me.lang);
 			await loadMeta();
 			showChrome();
 			flash('');
@@ -245,6 +260,9 @@ export async function route() {
 		else if (name === 'overdue') await renderOverdue(root);
 		else if (name === 'dashboard') await renderDashboard(root);
 		else if (name === 'broadcasts') await renderBroadcasts(root);
+		else if (name === 'users') await renderUsers(root);
+		else if (name === 'audit') await renderAudit(root, params);
+		else if (name === 'password') renderPassword(root, passwordChanged);
 		else await renderQueue(root, params);
 	} catch (e) {
 		if (seq !== routeSeq || e.status === 401) return;
@@ -258,6 +276,11 @@ async function start() {
 		setLang(getLang() === 'en' ? 'id' : 'en');
 		showChrome();
 		route();
+		// kept with the account too, so it follows the person, not the PC
+		if (state.me) {
+			state.me.lang = getLang();
+			api('POST', '/api/me', { lang: getLang() }).catch(() => {});
+		}
 	});
 	document.getElementById('logout').addEventListener('click', logout);
 	setUnauthorizedHandler(() => {
@@ -270,6 +293,7 @@ async function start() {
 	});
 	try {
 		applyMe(await api('GET', '/api/me'));
+		if (state.me.lang === 'id' || state.me.lang === 'en') setLang(state.me.lang);
 		await loadMeta();
 	} catch (e) {
 		state.me = null;

@@ -116,6 +116,13 @@ struct pt_broadcast_progress {
 };
 int pt_broadcast_progress(sqlite3 *db, int64_t id, struct pt_broadcast_progress *p);
 
+/* Outbound row new_id is the SMS fallback of row old_id (WhatsApp refused it:
+ * 131047). When old_id is a broadcast row, new_id becomes one of the same
+ * broadcast (priority 1: held by pause and quiet hours like the rest) and the
+ * recipient's message, so progress follows the SMS. Nothing when old_id is no
+ * broadcast row. In the caller's write transaction. PT_OK or PT_EDB. */
+int pt_broadcast_adopt_fallback(sqlite3 *db, int64_t old_id, int64_t new_id);
+
 /* Preview of b's audience (any connection). */
 #define PT_BROADCAST_PREVIEW_CH 16
 struct pt_broadcast_preview {

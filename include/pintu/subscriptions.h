@@ -66,6 +66,13 @@ int pt_subs_is_stopped(sqlite3 *db, const char *phone);
  * Must run in a write transaction. PT_OK or PT_EDB. */
 int pt_subs_optout_signal(sqlite3 *db, const char *channel, const char *peer, const char *reason);
 
+/* The same opt-out when it arrives in a delivery report (a Twilio status
+ * callback with ErrorCode 21610): the recipient of our outbound row with
+ * provider_id on channel is stopped. Must run in a write transaction. PT_OK;
+ * PT_ENOTFOUND (no such row); PT_EDB. */
+int pt_subs_optout_report(sqlite3 *db, const char *channel, const char *provider_id,
+			  const char *reason);
+
 /* ---- used by the dialog actions, the CLI and the API ---- */
 
 /* Subscribe (or resubscribe after STOP) address phone reached on channel.

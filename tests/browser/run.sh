@@ -29,7 +29,7 @@ fail() {
 if [ ! -x "$chromium" ]; then
 	if [ "$(id -u)" = 0 ]; then
 		echo "browser: installing chromium (apt-get)" >&2
-		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium) >&2 ||
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium) >&2 ||
 			fail "apt-get install chromium failed"
 	else
 		fail "chromium is missing; run as root: apt-get update && apt-get install -y chromium"
@@ -40,6 +40,11 @@ command -v node >/dev/null 2>&1 || fail "node is missing"
 command -v sqlite3 >/dev/null 2>&1 || fail "sqlite3 is missing"
 [ -x "$bin" ] || fail "no pintu binary at $bin (run make)"
 if [ ! -d "$here/node_modules/playwright-core" ]; then
+	if ! command -v npm >/dev/null 2>&1; then
+		[ "$(id -u)" = 0 ] || fail "npm is missing; run as root: apt-get update && apt-get install -y npm"
+		(apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends npm) >&2 ||
+			fail "apt-get install npm failed"
+	fi
 	(cd "$here" && npm ci --no-audit --no-fund) >&2 || fail "npm ci failed"
 fi
 

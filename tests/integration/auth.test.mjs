@@ -174,6 +174,12 @@ test('auth: login rate limit per account (429, Retry-After, locked even with the
 	// an unknown account gets the same treatment (no enumeration)
 	for (let i = 0; i < 5; i++) await rawLogin(h.base, 'ghost-user', 'Salah-Sandi-2026');
 	eq((await rawLogin(h.base, 'ghost-user', 'Salah-Sandi-2026')).status, 429, 'unknown account locked too');
+	// the audit log has each failure on the real account and the lock, never the unknown name
+	const rows = sql(h.db, `select action, username, detail from audit_log where target = 'user:${name}' and action like 'auth.%' order by id`);
+	eq(rows.map((x) => x.action).join(','), 'auth.login_failed,'.repeat(5) + 'auth.locked', 'failures and the lock audited');
+	eq(rows[0].detail, '{"addr":"127.0.0.1"}', 'with the address');
+	eq(sql(h.db, `select count(*) as n from audit_log where target like '%ghost%' or detail like '%Salah%'`)[0].n, 0,
+		'no unknown username or password text in the audit log');
 	setOffset(file, 16 * MIN);
 	r = await rawLogin(h.base, name, PASSWORD);
 	eq(r.status, 200, 'unlocked after 15 minutes');
@@ -192,6 +198,22 @@ test('auth: login rate limit per address', async (t) => {
 	eq(r.status, 429, 'the address is locked, whatever the account');
 	assert(Number(r.headers.get('retry-after')) > 0, 'Retry-After');
 	eq(sql(h.db, `select count(*) as n from login_attempts where addr = '127.0.0.1' and ok = 0`)[0].n, 20, 'failures recorded');
+});
+
+test('auth: the console language is kept with the account (POST /api/me)', async (t) => {
+	const h = await t.server();
+	const fo = await staffSession(h, 'front_office');
+	eq((await api(h.base, { cookie: fo.cookie }, 'POST', '/api/me', { lang: 'en' })).status, 403, 'CSRF required');
+	eq((await api(h.base, fo, 'POST', '/api/me', { lang: 'fr' })).status, 422, 'unknown language');
+	eq((await api(h.base, fo, 'POST', '/api/me', { lang: 7 })).status, 422, 'not a string');
+	eq((await api(h.base, fo, 'POST', '/api/me', '[', { 'content-type': 'application/json' })).status, 400, 'bad JSON');
+	eq((await api(h.base, fo, 'PUT', '/api/me', { lang: 'en' })).status, 405, 'PUT');
+	const r = await api(h.base, fo, 'POST', '/api/me', { lang: 'en' });
+	eq(r.status, 200, `POST /api/me (${r.text})`);
+	eq(r.json.user.lang, 'en', 'answered with the new language');
+	eq((await login(h.base, fo.username, fo.password)).user.lang, 'en', 'a new login has it');
+	eq(sql(h.db, `select count(*) as n from audit_log where action = 'user.lang' and username = '${fo.username}' and detail = '{"lang":"en"}'`)[0].n,
+		1, 'audited');
 });
 
 test('auth: every route is denied unless the role allows it', async (t) => {
@@ -312,6 +334,7 @@ test('auth: users CLI (add, list, passwd, disable) with audit rows', async (t) =
 	eq((await rawLogin(h.base, name, NEW)).status, 401, 'disabled account refused');
 	eq(cli(['users', 'disable', 'nobody-at-all', ...db]).code, 1, 'disable unknown');
 	const rows = sql(h.db, `select action, username from audit_log where target = 'user:${name}' order by id`);
-	eq(rows.map((x) => `${x.username}:${x.action}`).join(','), 'cli:user.add,cli:user.passwd,cli:user.disable', 'CLI audit rows');
+	eq(rows.map((x) => `${x.username}:${x.action}`).join(','), `cli:user.add,cli:user.passwd,${name}:auth.login_failed,cli:user.disable,${name}:auth.login_failed`,
+		'CLI audit rows, and the refused logins (old password, disabled account)');
 	noMatch(h.err, new RegExp(NEW), 'password not logged');
 });

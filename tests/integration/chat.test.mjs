@@ -212,3 +212,31 @@ test('whatsapp: past the 24-hour window a notification goes by SMS, and a 131047
 		await g.close();
 	}
 });
+
+test('twilio: a status callback with error 21610 (the recipient opted out) stops their broadcasts', async (t) => {
+	const h = await chatServer(t);
+	const ph = phone();
+	// a Twilio SMS conversation makes the contact; DAFTAR subscribes them
+	const url = 'https://pintu.example.go.id/webhooks/twilio';
+	const inbound = (body) => ({ MessageSid: uid('SM'), AccountSid: 'AC123', From: ph, To: '+15005550006', Body: body, NumMedia: '0' });
+	for (const body of ['DAFTAR PKH', 'Kalampangan']) {
+		const p = inbound(body);
+		eq((await h.postForm('/webhooks/twilio', p, { 'x-twilio-signature': twilioSign(url, p) })).status, 200, `SMS ${body}`);
+	}
+	const sub = () => sql(h.db, `select stopped_ms, stop_reason from subscriptions where phone = '${ph}'`)[0];
+	assert(sub() && sub().stopped_ms === null, `subscribed first: ${JSON.stringify(sub())}`);
+	// one of our messages to them, as the sender records it after Twilio accepted it
+	const sid = uid('SMout');
+	sql(h.db, `insert into messages (channel, direction, provider_id, peer, body, status, created_ms, updated_ms)
+		values ('twilio', 'out', '${sid}', '${ph}', 'Info PKH', 'sent', 1, 1)`);
+	const statusUrl = `${url}/status`;
+	const st = { MessageSid: sid, MessageStatus: 'undelivered', ErrorCode: '21610', AccountSid: 'AC123' };
+	const bad = await h.postForm('/webhooks/twilio/status', st, { 'x-twilio-signature': twilioSign(statusUrl, { ...st, ErrorCode: '0' }) });
+	eq(bad.status, 403, 'a forged status is refused');
+	assert(sub().stopped_ms === null, 'a forged status stops nothing');
+	const ok = await h.postForm('/webhooks/twilio/status', st, { 'x-twilio-signature': twilioSign(statusUrl, st) });
+	eq(ok.status, 200, `status accepted: ${ok.text}`);
+	const s = sub();
+	assert(s.stopped_ms > 0, `stopped by the provider's opt-out: ${JSON.stringify(s)}`);
+	eq(sql(h.db, `select status from messages where provider_id = '${sid}'`)[0].status, 'failed', 'the message failed');
+});

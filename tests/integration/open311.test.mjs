@@ -104,6 +104,19 @@ test('open311: a created request is visible by id and in the list, and closes wh
 	eq(row.nik, NIK_A, 'NIK stored');
 	eq(row.status, 'received', 'status');
 	eq(sql(h.db, `select count(*) as n from audit_log where action = 'ticket.create' and target = 'ticket:${digits(id)}' and username = 'open311:sistem-lain'`)[0].n, 1, 'audit row');
+	// the resident gets the number by SMS, like a USSD caller
+	const first = sql(h.db, `select m.channel, m.peer, m.body from messages m join tickets t on t.id = m.ticket_id where t.number = '${digits(id)}' and m.direction = 'out'`);
+	eq(first.length, 1, 'one SMS on creation');
+	eq(first[0].channel, 'at-sms', 'on the SMS channel');
+	eq(first[0].peer, ph, 'to the resident');
+	assert(first[0].body.includes(id) && /Diterima/.test(first[0].body), `names the number: ${first[0].body}`);
+	// the same NIK and program again within 30 days: linked, the notice names the open ticket
+	const dup = await post(h, {
+		api_key: key, service_code: 'PKH', description: DESC, address_string: 'Kalampangan', phone: ph, 'attribute[nik]': NIK_A,
+	});
+	eq(dup.status, 201, `duplicate accepted (${dup.text})`);
+	assert(dup.json[0].service_notice.includes(id) && dup.json[0].service_request_id !== id, `duplicate notice: ${dup.json[0].service_notice}`);
+	const dupId = dup.json[0].service_request_id;
 
 	// by id (with and without the dash); needs the key
 	specError(await get(h, `${O}/requests/${id}.json`), 403);
@@ -123,7 +136,7 @@ test('open311: a created request is visible by id and in the list, and closes wh
 		eq(q.long, null, 'long');
 		match(q.requested_datetime, ISO_LOCAL, 'requested_datetime with the office offset');
 		match(q.updated_datetime, ISO_LOCAL, 'updated_datetime');
-		if (q.expected_datetime !== null) match(q.expected_datetime, ISO_LOCAL, 'expected_datetime');
+		match(q.expected_datetime, ISO_LOCAL, 'expected_datetime (the due time)');
 		assert(q.agency_responsible && q.agency_responsible.length > 3, 'agency_responsible');
 		assert(!JSON.stringify(q).includes(NIK_A) && !JSON.stringify(q).includes(ph), 'no NIK or phone in the answer');
 	}
@@ -140,7 +153,7 @@ test('open311: a created request is visible by id and in the list, and closes wh
 	const id2 = r2.json[0].service_request_id;
 	let l = await get(h, `${O}/requests.json?api_key=${key}`);
 	eq(l.status, 200, 'list');
-	eq(l.json.map((x) => x.service_request_id).join(','), `${id2},${id}`, 'newest first, both');
+	eq(l.json.map((x) => x.service_request_id).join(','), `${id2},${dupId},${id}`, 'newest first, all three');
 	specError(await get(h, `${O}/requests.json`), 403);
 	l = await get(h, `${O}/requests.json?api_key=${key}&service_code=BPNT`);
 	eq(l.json.map((x) => x.service_request_id).join(','), id2, 'service_code filter');
@@ -151,12 +164,12 @@ test('open311: a created request is visible by id and in the list, and closes wh
 	l = await get(h, `${O}/requests.json?api_key=${key}&status=closed`);
 	eq(l.json.length, 0, 'nothing closed yet');
 	l = await get(h, `${O}/requests.json?api_key=${key}&status=open`);
-	eq(l.json.length, 2, 'both open');
+	eq(l.json.length, 3, 'all open');
 	const tomorrow = new Date(Date.now() + 2 * 86400000).toISOString().slice(0, 10);
 	l = await get(h, `${O}/requests.json?api_key=${key}&start_date=${tomorrow}`);
 	eq(l.json.length, 0, 'start_date in the future');
 	l = await get(h, `${O}/requests.json?api_key=${key}&start_date=${encodeURIComponent(new Date(Date.now() - 3600000).toISOString())}&end_date=${tomorrow}T00:00:00%2B07:00`);
-	eq(l.json.length, 2, 'a window around now');
+	eq(l.json.length, 3, 'a window around now');
 	specError(await get(h, `${O}/requests.json?api_key=${key}&status=pending`), 400, /status/);
 	specError(await get(h, `${O}/requests.json?api_key=${key}&start_date=kemarin`), 400, /date/);
 	specError(await get(h, `${O}/requests.json?api_key=${key}&service_code=XYZ`), 400, /service_code/);
@@ -185,5 +198,5 @@ test('open311: a created request is visible by id and in the list, and closes wh
 	l = await get(h, `${O}/requests.json?api_key=${key}&status=closed`);
 	eq(l.json.map((x) => x.service_request_id).join(','), id, 'the closed filter');
 	l = await get(h, `${O}/requests.json?api_key=${key}&status=open`);
-	eq(l.json.map((x) => x.service_request_id).join(','), id2, 'the open filter');
+	eq(l.json.map((x) => x.service_request_id).join(','), `${id2},${dupId}`, 'the open filter');
 });

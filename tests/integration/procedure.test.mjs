@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-	test, assert, eq, match, KannelGet, smsComplaint, digits, sql, cli, phone, tmpDir, NIK_B,
+	test, assert, eq, match, KannelGet, AtSms, smsComplaint, digits, sql, cli, phone, tmpDir, NIK_B, testConfig,
 } from './lib.mjs';
 import { staffSession, api, login } from './staff.mjs';
 
@@ -161,6 +161,11 @@ test('procedure: duplicates, BANDING within and after 14 days, overdue queue, CS
 	eq(lines[0], 'number,status,label,type,program,kecamatan,kelurahan,channel,phone_masked,nik_masked,assigned_to,due_at,overdue,created_at,updated_at', 'header');
 	assert(lines.some((l) => l.startsWith(number)), 'ticket in csv');
 	assert(!r.text.includes(a.phone) && !r.text.includes('6271031505900003'), 'masked');
+	const ex = sql(h.db, `select username, detail from audit_log where action = 'ticket.export' order by id desc limit 1`)[0];
+	eq(ex?.username, fo.username, 'the export is audited with who made it');
+	const exd = JSON.parse(ex.detail);
+	eq(exd.filter, 'overdue=1', 'and the filter');
+	eq(exd.rows, lines.length - 2, 'and the row count');
 
 	// resolve with the CLI (through the table as "cli"), then BANDING within 14 days
 	for (const st of ['registered', 'in_review', 'awaiting_approval', 'in_progress', 'resolved']) {
@@ -188,4 +193,283 @@ test('procedure: duplicates, BANDING within and after 14 days, overdue queue, CS
 	eq(sql(h.db, `select status from tickets where number = '${digits(other.number)}'`)[0].status, 'resolved', 'still resolved');
 	s = await o.send(`BANDING ${number}`);
 	match(s.text, /tidak ditemukan untuk nomor HP ini/, `not theirs: ${s.text}`);
+});
+
+// ---------------------------------------------------------------- the whole table
+
+const ROLES = ['front_office', 'back_office', 'supervisor', 'admin'];
+const OFFICE_PHONE = '0536-3221234';
+const GSM7_SAFE = /^[\x20-\x7e\n]*$/;
+
+/** "2026-11-24T16:59:59Z" -> "24/11/2026" in the office's zone (UTC+7). */
+function localDate(iso) {
+	const d = new Date(Date.parse(iso) + 7 * 3600000);
+	const p = (n) => String(n).padStart(2, '0');
+	return `${p(d.getUTCDate())}/${p(d.getUTCMonth() + 1)}/${d.getUTCFullYear()}`;
+}
+
+/** Valid values for the fields a row requires. */
+const FIELD_VALUES = {
+	dtks_status: 'not_registered', level: 'province', organisation: 'Dinsos Provinsi Kalteng',
+	program: 'PKH', reference: 'KT-2026-88', outcome: 'Bantuan sudah cair', reason: 'Di luar wewenang',
+	question: 'Mohon kirim nomor KK Anda.',
+};
+
+test('procedure: every transition of the table x every role over the API (allowed, refused 403/409), the resident told each time', async (t) => {
+	const { h, fo, bo, sup, adm } = await setup(t);
+	const sessions = { front_office: fo, back_office: bo, supervisor: sup, admin: adm };
+	const c = new KannelGet(h);
+	const { number } = await smsComplaint(c);
+	const dg = digits(number);
+	const meta = (await api(h.base, bo, 'GET', '/api/meta')).json;
+	const labels = Object.fromEntries(meta.states.map((s) => [s.id, s.label]));
+	// The law (design.md section 2), written out here so a change to the table fails a test.
+	eq(meta.transitions.map((r) => `${r.from}>${r.to}:${r.roles.join('+')}:${r.requires.join('+')}`).join('\n'), [
+		'received>registered:front_office:dtks_status',
+		'received>needs_info:front_office+back_office:question',
+		'received>rejected:front_office+supervisor:reason',
+		'registered>in_review:front_office+back_office:',
+		'registered>needs_info:front_office+back_office:question',
+		'in_review>awaiting_approval:back_office:',
+		'in_review>needs_info:back_office:question',
+		'awaiting_approval>in_progress:supervisor:',
+		'awaiting_approval>dtks_proposed:supervisor:',
+		'awaiting_approval>referred:supervisor:level+organisation+program+reference',
+		'awaiting_approval>rejected:supervisor:reason',
+		'awaiting_approval>in_review:supervisor:',
+		'dtks_proposed>in_progress:back_office+supervisor:',
+		'dtks_proposed>resolved:back_office+supervisor:outcome',
+		'in_progress>needs_info:back_office:question',
+		'in_progress>referred:back_office+supervisor:level+organisation+program+reference',
+		'in_progress>resolved:back_office+supervisor:outcome',
+		'referred>resolved:back_office+supervisor:outcome',
+		'needs_info>needs_info:front_office+back_office:question',
+		'needs_info>(previous):front_office+back_office:',
+		'resolved>appealed:resident:',
+		'appealed>in_review:back_office+supervisor:',
+	].join('\n'), 'the transition table');
+	const row = () => sql(h.db, `select status, prev_status, (select count(*) from ticket_events e where e.ticket_id = t.id) as events, (select count(*) from messages m where m.ticket_id = t.id and m.direction = 'out') as outs, (select count(*) from audit_log a where a.target = 'ticket:${dg}') as audits from tickets t where number = '${dg}'`)[0];
+	const setStatus = (st) => {
+		const r = cli(['tickets', 'set-status', number, st, '--note', 'persiapan uji', '--db', h.db, '--config', h.cfgPath]);
+		eq(r.code, 0, `set-status ${st}: ${r.stderr}`);
+	};
+	// Put the ticket into `from` (for needs_info: entered from prev).
+	async function putIn(from, prev) {
+		const cur = row();
+		if (cur.status === from && (from !== 'needs_info' || cur.prev_status === prev)) return;
+		if (from === 'appealed') {
+			if (cur.status !== 'resolved') setStatus('resolved');
+			const s = await c.send(`BANDING ${number}`);
+			match(s.text, /Banding untuk pengaduan .* diterima/, `appeal: ${s.text}`);
+		} else if (from === 'needs_info') {
+			if (cur.status !== prev) setStatus(prev);
+			setStatus('needs_info');
+		} else {
+			setStatus(from);
+		}
+		const now = row();
+		eq(now.status, from, `ticket put in ${from}`);
+		if (from === 'needs_info') eq(now.prev_status, prev, 'needs_info entered from prev');
+	}
+	const tr = (role, body) => api(h.base, sessions[role], 'POST', `/api/tickets/${number}/transition`, body);
+
+	let allowed = 0;
+	let refused = 0;
+	for (const rule of meta.transitions) {
+		const prev = rule.to === '(previous)' ? 'in_review' : 'registered';
+		const to = rule.to === '(previous)' ? prev : rule.to;
+		const body = { to, note: 'uji tabel' };
+		for (const f of rule.requires) body[f] = FIELD_VALUES[f];
+		// The refused roles first (the ticket stays put), then each allowed role.
+		const order = [...ROLES].sort((a, b) => rule.roles.includes(a) - rule.roles.includes(b));
+		for (const role of order) {
+			await putIn(rule.from, prev);
+			const before = row();
+			const r = await tr(role, body);
+			const after = row();
+			const what = `${rule.from} -> ${to} as ${role}`;
+			if (!rule.roles.includes(role)) {
+				eq(r.status, 403, `${what} refused: ${r.text}`);
+				eq(r.json.error, 'forbidden', `${what} code`);
+				eq(after.status, rule.from, `${what}: state unchanged`);
+				eq(after.events, before.events, `${what}: no event`);
+				eq(after.outs, before.outs, `${what}: nothing sent`);
+				eq(after.audits, before.audits, `${what}: no audit row`);
+				refused++;
+				continue;
+			}
+			eq(r.status, 200, `${what} allowed: ${r.text}`);
+			eq(r.json.status, to, `${what}: new state`);
+			eq(after.status, to, `${what}: stored`);
+			eq(after.events, before.events + 1, `${what}: one event`);
+			eq(after.audits, before.audits + 1, `${what}: one audit row`);
+			const ev = r.json.events.at(-1);
+			eq(`${ev.actor}|${ev.from}|${ev.to}|${ev.note}`, `${sessions[role].username}|${rule.from}|${to}|uji tabel`, `${what}: the event`);
+			// The resident's message: label (with the detail), next-news date, whom to contact.
+			const msgs = outbox(h.db, number).slice(before.outs);
+			const extra = to === 'needs_info' || to === 'resolved' ? 1 : 0;
+			eq(msgs.length, 1 + extra, `${what}: messages queued ${JSON.stringify(msgs)}`);
+			let label = labels[to];
+			if (to === 'referred') label = `${label.replace(/ <.*$/, '')} ke ${FIELD_VALUES.organisation}`;
+			if (to === 'resolved') label = `${label.replace(/:.*$/, '')}: ${FIELD_VALUES.outcome}`;
+			if (to === 'rejected') label = `${label.replace(/:.*$/, '')}: ${FIELD_VALUES.reason}`;
+			const m = msgs[0].body;
+			assert(m.startsWith(`Pengaduan ${number}: ${label}.`), `${what}: label in ${JSON.stringify(m)}`);
+			if (r.json.due_at) {
+				assert(m.includes(`Kabar berikutnya paling lambat ${localDate(r.json.due_at)}.`), `${what}: next-news date in ${m}`);
+				const wd = new Date(Date.parse(r.json.due_at) + 7 * 3600000).getUTCDay();
+				assert(wd >= 1 && wd <= 5, `${what}: due on a working day`);
+			} else {
+				assert(to === 'resolved' || to === 'rejected', `${what}: a due time for an open state`);
+				assert(!m.includes('Kabar berikutnya'), `${what}: no date for a final state`);
+			}
+			assert(m.includes(`Info: `) && m.includes(OFFICE_PHONE), `${what}: the office to contact in ${m}`);
+			if (to === 'needs_info') assert(msgs[1].body.includes(FIELD_VALUES.question), `${what}: the question sent`);
+			if (to === 'resolved') match(msgs[1].body, /Balas 1-5/, `${what}: satisfaction asked`);
+			for (const x of msgs) assert(GSM7_SAFE.test(x.body) && !/Puskesmas/.test(x.body), `${what}: GSM-7 safe ${x.body}`);
+			allowed++;
+		}
+	}
+	const staffRows = meta.transitions.filter((r) => !r.roles.includes('resident'));
+	const grants = staffRows.reduce((n, r) => n + r.roles.length, 0);
+	eq(allowed, grants, 'every grant of the table exercised');
+	eq(`${allowed}/${refused}`, '33/55', 'allowed/refused pairs');
+	eq(refused, meta.transitions.length * ROLES.length - grants, 'every other role refused');
+	assert(meta.transitions.some((r) => r.from === 'resolved' && r.to === 'appealed' && r.roles.join() === 'resident'), 'staff cannot appeal for the resident');
+
+	// Every pair the table does not connect: 409 for every role, nothing changes.
+	const states = meta.states.map((s) => s.id);
+	let conflicts = 0;
+	for (const from of states) {
+		await putIn(from, 'registered');
+		const before = row();
+		for (const to of states) {
+			const inTable = meta.transitions.some((r) => r.from === from && (r.to === to || (r.to === '(previous)' && to === 'registered')));
+			if (inTable) continue;
+			for (const role of ROLES) {
+				const r = await tr(role, { to, ...FIELD_VALUES });
+				eq(r.status, 409, `${from} -> ${to} as ${role}: ${r.text}`);
+				eq(r.json.error, 'invalid_transition', 'code');
+				conflicts++;
+			}
+		}
+		const after = row();
+		eq(`${after.status}|${after.events}|${after.outs}`, `${before.status}|${before.events}|${before.outs}`, `${from}: unchanged by refusals`);
+	}
+	assert(conflicts > 300, `conflicts tried: ${conflicts}`);
+
+	// Bad bodies: 422 with the field named, unknown state, bad JSON; the server stays up.
+	await putIn('awaiting_approval');
+	let r = await tr('supervisor', { to: 'referred', level: 'galaxy', organisation: 'x', program: 'PKH', reference: 'r' });
+	eq(`${r.status}|${r.json.field}`, '422|level', 'bad level');
+	r = await tr('supervisor', { to: 'referred', level: 'city', organisation: 'x'.repeat(501), program: 'PKH', reference: 'r' });
+	eq(`${r.status}|${r.json.field}`, '422|organisation', 'organisation too long');
+	r = await tr('supervisor', { to: 'nowhere' });
+	eq(`${r.status}|${r.json.field}`, '422|to', 'unknown state');
+	r = await tr('supervisor', { to: 42 });
+	eq(r.status, 422, 'to must be a string');
+	r = await api(h.base, sup, 'POST', `/api/tickets/${number}/transition`, '{"to":');
+	eq(r.status, 400, 'malformed JSON');
+	r = await api(h.base, sup, 'POST', '/api/tickets/1234-5678/transition', { to: 'in_progress' });
+	assert(r.status === 404, `unknown ticket: ${r.status}`);
+	r = await api(h.base, sup, 'GET', `/api/tickets/${number}/transition`);
+	eq(r.status, 405, 'GET on a write route');
+
+	// DTKS inclusion is proposed only for a resident not registered in DTKS.
+	setStatus('received');
+	eq((await tr('front_office', { to: 'registered', dtks_status: 'registered' })).status, 200, 'registered in DTKS');
+	setStatus('awaiting_approval');
+	let d = await api(h.base, sup, 'GET', `/api/tickets/${number}`);
+	assert(!d.json.actions.some((a) => a.to === 'dtks_proposed'), 'no DTKS proposal offered');
+	assert(d.json.actions.some((a) => a.to === 'in_progress'), 'approval offered');
+	r = await tr('supervisor', { to: 'dtks_proposed' });
+	eq(`${r.status}|${r.json.field}`, '409|dtks_status', `already in DTKS: ${r.text}`);
+	d = await api(h.base, sup, 'GET', '/api/tickets?limit=1');
+	eq(d.status, 200, 'server still up');
+});
+
+test('procedure: dashboard numbers (SLA compliance with late and stuck steps, median resolution by program, weekly trend)', async (t) => {
+	const { h, bo, shift, env } = await setup(t);
+	const mk = async () => (await smsComplaint(new KannelGet(h, { phone: phone() }))).number;
+	const a = await mk();
+	const b = await mk();
+	const c = await mk();
+	const created = sql(h.db, 'select min(created_ms) as lo, max(created_ms) as hi from tickets')[0];
+	const move = (n, steps) => {
+		for (const st of steps) {
+			const r = cli(['tickets', 'set-status', n, st, '--note', 'Sudah ditangani', '--db', h.db, '--config', h.cfgPath], { env });
+			eq(r.code, 0, `set-status ${st}: ${r.stderr}`);
+		}
+	};
+	const path5 = ['registered', 'in_review', 'awaiting_approval', 'in_progress', 'resolved'];
+	move(a, path5); // five steps, all on time, resolved at once
+	let r = await api(h.base, bo, 'GET', '/api/dashboard');
+	eq(r.json.sla.compliance, 1, `all on time ${JSON.stringify(r.json.sla)}`);
+	shift(30 * DAY);
+	move(b, path5); // received left 30 days late, the other four on time
+	const s = await login(h.base, bo.username);
+	r = await api(h.base, s, 'GET', '/api/dashboard');
+	eq(r.status, 200, 'dashboard');
+	const d = r.json;
+	// c is still received, due 2 working days after creation: stuck, counts as late
+	eq(JSON.stringify(d.sla), JSON.stringify({
+		transitions: 10, on_time: 9, late: 1, open_overdue: 1, compliance: 9 / 11,
+		resolved: 2, resolved_on_time: 1, resolution_compliance: 0.5,
+	}), 'sla');
+	eq(d.open, 1, 'open');
+	eq(d.overdue, 1, 'overdue');
+	eq(d.escalated, 1, 'escalated (the dashboard read escalates)');
+	eq(JSON.stringify(d.by_state), '{"received":1,"resolved":2}', 'by state');
+	eq(d.by_program.PKH, 3, 'by program');
+	eq(Object.values(d.by_kecamatan).reduce((x, y) => x + y, 0), 3, 'by kecamatan');
+	// the median of ~0 h and ~720 h is their mean, ~360 h
+	const res = sql(h.db, `select resolved_ms - created_ms as dt from tickets where status = 'resolved' order by 1`);
+	eq(d.median_resolution_hours.PKH, (res[0].dt + res[1].dt) / 2 / 3600000, 'median of two');
+	assert(Math.abs(d.median_resolution_hours.PKH - 360) < 1, `about 360 h: ${d.median_resolution_hours.PKH}`);
+	// the appeal reopens b: no longer counted as resolved
+	const bph = sql(h.db, `select c.phone from tickets t join contacts c on c.id = t.contact_id where t.number = '${digits(b)}'`)[0].phone;
+	const bs = await new KannelGet(h, { phone: bph }).send(`BANDING ${b}`);
+	match(bs.text, /diterima/, 'appealed');
+	r = await api(h.base, s, 'GET', '/api/dashboard');
+	eq(r.json.sla.resolved, 1, 'appealed ticket not resolved');
+	eq(r.json.sla.resolution_compliance, 1, 'a resolved on time');
+	assert(r.json.median_resolution_hours.PKH < 1, 'median of a only');
+	// weekly: 12 Mondays, oldest first; the three tickets in the week they were created
+	const wk = r.json.weekly_new;
+	eq(wk.length, 12, '12 weeks');
+	const monday = (ms) => {
+		const l = new Date(ms + 7 * 3600000);
+		const back = (l.getUTCDay() + 6) % 7;
+		return new Date(Date.UTC(l.getUTCFullYear(), l.getUTCMonth(), l.getUTCDate() - back)).toISOString().slice(0, 10);
+	};
+	for (let i = 1; i < wk.length; i++) eq(Date.parse(wk[i].week_start) - Date.parse(wk[i - 1].week_start), 7 * DAY, 'consecutive weeks');
+	for (const w of wk) eq(new Date(Date.parse(w.week_start)).getUTCDay(), 1, 'weeks start on Monday');
+	eq(wk.at(-1).week_start, monday(Date.now() + 30 * DAY), 'the last entry is this week');
+	eq(monday(created.lo), monday(created.hi), 'created in one week (test setup)');
+	eq(JSON.stringify(wk.filter((w) => w.count > 0)), JSON.stringify([{ week_start: monday(created.lo), count: 3 }]), 'weekly counts');
+	// the escalation queue (supervisors'), filters
+	r = await api(h.base, s, 'GET', '/api/tickets?escalated=1');
+	eq(r.json.tickets.map((x) => x.number).join(), c, 'escalated filter');
+});
+
+test('procedure: WhatsApp past 24 h - the status goes as the template, the question by the SMS fallback', async (t) => {
+	const mock = await t.mock();
+	const wa = {
+		name: 'wa', type: 'whatsapp', verify_token: 'verify-me', app_secret: 'wa-app-secret', access_token: 'EAAtoken',
+		phone_number_id: '1234567890', api_base: 'http://127.0.0.1:9', sms_channel: 'at-sms',
+		templates: { status_changed: { name: 'pintu_status', language: 'id', language_en: 'en' } },
+	};
+	const h = await t.server({ config: testConfig({ atBase: mock.url, extraChannels: [wa] }) });
+	const { number } = await smsComplaint(new AtSms(h, mock));
+	sql(h.db, `update tickets set channel = 'wa' where number = '${digits(number)}'`);
+	const n0 = outbox(h.db, number).length;
+	for (const [st, note] of [['registered', 'ok'], ['needs_info', 'Mohon kirim nomor KK Anda.']]) {
+		const r = cli(['tickets', 'set-status', number, st, '--note', note, '--db', h.db, '--config', h.cfgPath]);
+		eq(r.code, 0, `set-status ${st}: ${r.stderr}`);
+	}
+	const out = outbox(h.db, number).slice(n0);
+	eq(out.map((m) => m.channel).join(), 'wa,wa,at-sms', `channels: ${JSON.stringify(out)}`);
+	eq(out[1].body.charCodeAt(0), 0x1e, 'the status as a template row');
+	match(out[1].body, /Perlu data tambahan/, 'the status label');
+	match(out[2].body, new RegExp(`^Pengaduan ${number}: Mohon kirim nomor KK Anda\\. Mohon balas`), 'the question by SMS');
 });

@@ -116,6 +116,9 @@ test('whatsapp window: past 24 h the status template is sent; its 131047 falls b
 	assert(!list.stdout.includes('\u001e') && !list.stdout.includes('\\u001e'), 'no control character in the listing');
 	const listed = JSON.parse(list.stdout).find((x) => x.id === stored.id);
 	eq(listed?.length, [...rowParam].length, `listed length is the parameter text's: ${list.stdout}`);
+	eq(listed?.template, 'pintu_status', 'listed with its template name');
+	const table = cli(['outbox', 'list', '--db', h.db, '--channel', 'wa']);
+	match(table.stdout, new RegExp(`^${stored.id}\\s.*template pintu_status`, 'm'), `the table names the template: ${table.stdout}`);
 	assert([...rowParam].length < [...stored.body].length, 'not the envelope\'s length');
 	const nWa = g.sent.length;
 	eq((await waPost(h, failed131047(wamid, wa))).status, 200, 'failed status accepted');

@@ -377,6 +377,13 @@ PT_TEST(rate_limit_account)
 	PT_CHECK_INT(lg.retry_after_s, 60);
 	/* a locked attempt is not recorded (the lock does not grow) */
 	PT_CHECK_INT(count("SELECT count(*) FROM login_attempts WHERE username = 'admin1'"), 5);
+	/* the audit log has each failure on the account (with the address) and the lock */
+	PT_CHECK_INT(count("SELECT count(*) FROM audit_log WHERE action = 'auth.login_failed' AND "
+			   "target = 'user:admin1' AND detail = '{\"addr\":\"10.1.0.1\"}'"),
+		     5);
+	PT_CHECK_INT(count("SELECT count(*) FROM audit_log WHERE action = 'auth.locked' AND "
+			   "target = 'user:admin1'"),
+		     1);
 	/* other accounts are not affected */
 	PT_CHECK_INT(pt_auth_login(auth, rdb, "sup1", "Super-Sandi-2026", "10.1.0.2", clock_ms, &lg),
 		     PT_OK);
@@ -387,6 +394,10 @@ PT_TEST(rate_limit_account)
 			     PT_EAUTH);
 	PT_CHECK_INT(pt_auth_login(auth, rdb, "ghost", "Salah-Sandi-0000", "10.1.0.3", clock_ms, &lg),
 		     PT_ERETRY);
+	/* an unknown username is not written to the audit log (it may be a password) */
+	PT_CHECK_INT(count("SELECT count(*) FROM audit_log WHERE target LIKE '%ghost%' OR "
+			   "detail LIKE '%Salah%'"),
+		     0);
 	/* after 15 minutes the account works again, and a success resets the count */
 	set_clock(locked_at + 15 * MIN + 1);
 	PT_CHECK_INT(pt_auth_login(auth, rdb, "admin1", "Admin-Sandi-2026", "10.1.0.2", clock_ms, &lg),
@@ -413,8 +424,14 @@ PT_TEST(rate_limit_address)
 	PT_CHECK_INT(pt_auth_login(auth, rdb, "fo1", "Front-Sandi-2026", "192.0.2.9", clock_ms, &lg),
 		     PT_ERETRY);
 	PT_CHECK(lg.retry_after_s > 14 * 60 && lg.retry_after_s <= 15 * 60);
+	PT_CHECK_INT(count("SELECT count(*) FROM audit_log WHERE action = 'auth.locked_address' AND "
+			   "detail = '{\"addr\":\"192.0.2.9\"}'"),
+		     1);
 	PT_CHECK_INT(pt_auth_login(auth, rdb, "fo1", "Front-Sandi-2026", "192.0.2.10", clock_ms, &lg),
 		     PT_OK);
+	PT_CHECK_INT(count("SELECT count(*) FROM audit_log WHERE action = 'auth.login' AND "
+			   "username = 'fo1' AND detail = '{\"addr\":\"192.0.2.10\"}'"),
+		     1);
 	set_clock(clock_ms + 16 * MIN);
 	PT_CHECK_INT(pt_auth_login(auth, rdb, "fo1", "Front-Sandi-2026", "192.0.2.9", clock_ms, &lg),
 		     PT_OK);

@@ -564,6 +564,185 @@ PT_TEST(test_sender_order)
 		    901) == 1);
 }
 
+/* ---- WhatsApp 131047 in the send response: the SMS fallback ---- */
+
+static int wa_build(const void *conf, const struct pt_outmsg *m, struct pt_outreq *out)
+{
+	(void)conf;
+	snprintf(out->method, sizeof(out->method), "GET");
+	snprintf(out->url, sizeof(out->url), "http://127.0.0.1:%d/send?to=wa%s", mock_port,
+		 m->to[0] == '+' ? m->to + 1 : m->to);
+	return PT_OK;
+}
+
+/* Meta answers 400 with error 131047; the mock says 200, so this adapter
+ * plays the whatsapp adapter's verdict. */
+static int wa_parse(const void *conf, long http, const char *body, size_t len, char *pid,
+		    size_t pidcap, char *err, size_t errlen)
+{
+	(void)conf; (void)http; (void)body; (void)len;
+	if (pid && pidcap)
+		pid[0] = '\0';
+	snprintf(err, errlen, "whatsapp error 131047: Re-engagement message");
+	return PT_SEND_FAIL;
+}
+
+static const struct pt_adapter fake_wa = {
+	.type = "whatsapp", .kind = PT_CHAN_CHAT, .build_send = wa_build, .parse_send = wa_parse,
+};
+
+struct wa_row {
+	const char *channel, *to;
+	int64_t broadcast_id;
+};
+
+static int wa_enq_fn(sqlite3 *db, void *arg)
+{
+	const struct wa_row *e = arg;
+	struct pt_outbox_item it = { .channel = e->channel, .to = e->to, .text = "Info \xE2\x80\x9CPKH\xE2\x80\x9D" };
+	int64_t id = 0;
+	int rc = pt_outbox_enqueue(db, &it, &id);
+	if (rc != PT_OK || e->broadcast_id == 0)
+		return rc;
+	char s[400];
+	snprintf(s, sizeof(s),
+		 "UPDATE messages SET broadcast_id = %lld, priority = 1 WHERE id = %lld; "
+		 "INSERT INTO broadcast_recipients (broadcast_id, phone, channel, state, message_id, "
+		 "updated_ms) VALUES (%lld, '%s', '%s', 'queued', %lld, 0)",
+		 (long long)e->broadcast_id, (long long)id, (long long)e->broadcast_id, e->to,
+		 e->channel, (long long)id);
+	return sqlite3_exec(db, s, NULL, NULL, NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+PT_TEST(test_sender_window_fallback)
+{
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+						 mock, NULL, MHD_OPTION_END);
+	PT_CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	mock_port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	pt_clock_set(0);
+	pthread_mutex_lock(&mu);
+	norder = 0;
+	pthread_mutex_unlock(&mu);
+	PT_CHECK_INT(sql("UPDATE messages SET status = 'failed' WHERE status = 'queued'; "
+			 "INSERT INTO broadcasts (id, author, text_id, state, created_ms, updated_ms) "
+			 "VALUES (902, 'a', 't', 'sending', 0, 0)"),
+		     PT_OK);
+	struct wa_row reply = { "wa", "+6281277770001", 0 };    /* a dialog reply */
+	struct wa_row bc = { "wa", "+6281277770002", 902 };      /* a broadcast row */
+	struct wa_row nofb = { "wa-nofb", "+6281277770003", 0 }; /* no fallback set */
+	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &reply), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &bc), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &nofb), PT_OK);
+
+	struct pt_sender_channel ch[] = {
+		{ "fake", &fake, NULL, 0 },
+		{ "wa", &fake_wa, NULL, 0 },
+		{ "wa-nofb", &fake_wa, NULL, 0 },
+	};
+	struct pt_sender *snd = pt_sender_start(st, ch, 3, NULL);
+	PT_CHECK(snd != NULL);
+	if (snd == NULL) {
+		MHD_stop_daemon(d);
+		return;
+	}
+	PT_CHECK_INT(pt_sender_set_sms_fallback(snd, "wa", "fake"), PT_OK);
+	PT_CHECK_INT(pt_sender_set_sms_fallback(snd, "nope", "fake"), PT_ENOTFOUND);
+	int n = wait_sent(5); /* 3 WhatsApp attempts, 2 SMS fallbacks */
+	usleep(300000);
+	pt_sender_stop(snd);
+	MHD_stop_daemon(d);
+	PT_CHECK_INT(n, 5);
+	int sms = 0;
+	for (int i = 0; i < norder; i++)
+		sms += strncmp(order[i], "wa", 2) != 0;
+	PT_CHECK_INT(sms, 2);
+	/* the WhatsApp rows failed, noting their fallback once */
+	PT_CHECK(q1("SELECT COUNT(*) FROM messages WHERE channel = 'wa' AND status = 'failed' AND "
+		    "last_error LIKE 'whatsapp error 131047%%sms fallback #%%' AND %lld", 1) == 2);
+	/* the fallbacks went out by SMS, GSM-7 folded */
+	PT_CHECK(q1("SELECT COUNT(*) FROM messages WHERE channel = 'fake' AND status = 'sent' AND "
+		    "peer LIKE '+62812777700%%' AND body = 'Info \"PKH\"' AND %lld", 1) == 2);
+	/* the broadcast row's fallback is the broadcast's, and the recipient's message */
+	PT_CHECK(q1("SELECT COUNT(*) FROM messages m JOIN broadcast_recipients r ON r.message_id = "
+		    "m.id WHERE m.channel = 'fake' AND m.broadcast_id = %lld AND m.priority = 1 AND "
+		    "r.phone = '+6281277770002'", 902) == 1);
+	PT_CHECK(q1("SELECT COUNT(*) FROM messages WHERE channel = 'fake' AND peer = "
+		    "'+6281277770001' AND broadcast_id IS NULL AND priority = %lld", 0) == 1);
+	struct pt_broadcast_progress pr;
+	PT_CHECK_INT(pt_broadcast_progress(rdb, 902, &pr), PT_OK);
+	PT_CHECK(pr.sent == 1 && pr.failed == 0);
+	/* no fallback configured: the row just fails */
+	PT_CHECK(q1("SELECT COUNT(*) FROM messages WHERE peer = '+6281277770003' AND %lld", 1) == 1);
+}
+
+/* ---- provider opt-outs in the send response become a STOP ---- */
+
+static int tw_parse(const void *conf, long http, const char *body, size_t len, char *pid,
+		    size_t pidcap, char *err, size_t errlen)
+{
+	(void)conf; (void)http; (void)body; (void)len;
+	if (pid && pidcap)
+		pid[0] = '\0';
+	snprintf(err, errlen, "http 400: twilio error 21610: Attempt to send to unsubscribed recipient");
+	return PT_SEND_FAIL;
+}
+
+static int tg_parse(const void *conf, long http, const char *body, size_t len, char *pid,
+		    size_t pidcap, char *err, size_t errlen)
+{
+	(void)conf; (void)http; (void)body; (void)len;
+	if (pid && pidcap)
+		pid[0] = '\0';
+	snprintf(err, errlen, "blocked: Forbidden: bot was blocked by the user");
+	return PT_SEND_FAIL;
+}
+
+static const struct pt_adapter fake_tw = {
+	.type = "twilio", .kind = PT_CHAN_SMS, .build_send = fake_build, .parse_send = tw_parse,
+};
+static const struct pt_adapter fake_tg = {
+	.type = "telegram", .kind = PT_CHAN_CHAT, .build_send = fake_build, .parse_send = tg_parse,
+};
+
+PT_TEST(test_sender_provider_optout)
+{
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL,
+						 mock, NULL, MHD_OPTION_END);
+	PT_CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	mock_port = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port;
+	pthread_mutex_lock(&mu);
+	norder = 0;
+	pthread_mutex_unlock(&mu);
+	PT_CHECK_INT(pt_subs_is_stopped(rdb, "+6281266660001"), 0);
+	PT_CHECK_INT(pt_subs_is_stopped(rdb, "tg:66660002"), 0);
+	PT_CHECK_INT(pt_subs_is_stopped(rdb, "+6281266660003"), 0);
+	struct wa_row a = { "tw", "+6281266660001", 0 }, b = { "tg", "tg:66660002", 0 };
+	struct wa_row c = { "fake", "+6281266660003", 0 }; /* sent: not stopped */
+	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &a), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &b), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &c), PT_OK);
+	struct pt_sender_channel ch[] = {
+		{ "fake", &fake, NULL, 0 },
+		{ "tw", &fake_tw, NULL, 0 },
+		{ "tg", &fake_tg, NULL, 0 },
+	};
+	struct pt_sender *snd = pt_sender_start(st, ch, 3, NULL);
+	PT_CHECK(snd != NULL);
+	int n = wait_sent(3);
+	usleep(300000);
+	pt_sender_stop(snd);
+	MHD_stop_daemon(d);
+	PT_CHECK_INT(n, 3);
+	PT_CHECK_INT(pt_subs_is_stopped(rdb, "+6281266660001"), 1);
+	PT_CHECK_INT(pt_subs_is_stopped(rdb, "tg:66660002"), 1);
+	PT_CHECK_INT(pt_subs_is_stopped(rdb, "+6281266660003"), 0);
+}
+
 int main(void)
 {
 	PT_RUN(test_text_info);
@@ -572,6 +751,8 @@ int main(void)
 	store_setup();
 	PT_RUN(test_lifecycle);
 	PT_RUN(test_sender_order);
+	PT_RUN(test_sender_window_fallback);
+	PT_RUN(test_sender_provider_optout);
 	sqlite3_close(rdb);
 	pt_store_close(st);
 	pt_config_free(cfg);

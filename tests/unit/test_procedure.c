@@ -168,6 +168,31 @@ PT_TEST(test_table_roles)
 	force_state(&t, "resolved", NULL);
 	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "appealed", PT_PROC_ROLE_CLI, 0, "cli",
 					&all_fields, &e), PT_EPERM);
+
+	/* DTKS inclusion is proposed only for a resident not registered in DTKS. */
+	struct pt_proc_fields reg = { .dtks_status = "registered" };
+	make_ticket(&t, "at-sms", "PKH", "", contact_id);
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "registered", PT_ROLE_FRONT, 1, "f",
+					&reg, &e), PT_OK);
+	force_state(&t, "awaiting_approval", NULL);
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "dtks_proposed", PT_ROLE_SUPERVISOR, 1,
+					"s", NULL, &e), PT_ESTATE);
+	PT_CHECK_INT(e.http, 409);
+	PT_CHECK_STR(e.field, "dtks_status");
+	PT_CHECK_STR(t.status, "awaiting_approval");
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "in_progress", PT_ROLE_SUPERVISOR, 1,
+					"s", NULL, &e), PT_OK);
+
+	/* The back office may ask for data while handling; the answer returns it there. */
+	struct pt_proc_fields q = { .question = "Kirim foto KKS Anda." };
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "needs_info", PT_ROLE_FRONT, 1, "f", &q,
+					&e), PT_EPERM);
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "needs_info", PT_ROLE_BACK, 1, "b", &q,
+					&e), PT_OK);
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "registered", PT_ROLE_BACK, 1, "b", NULL,
+					&e), PT_ESTATE);
+	PT_CHECK_INT(pt_proc_transition(db, cfg, dialogs, &t, "in_progress", PT_ROLE_BACK, 1, "b", NULL,
+					&e), PT_OK);
 }
 
 PT_TEST(test_required_fields)

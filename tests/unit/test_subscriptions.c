@@ -327,6 +327,28 @@ static int signal_fn(sqlite3 *db, void *arg)
 	return pt_subs_optout_signal(db, a->channel, a->peer, a->reason);
 }
 
+static int exec_fn(sqlite3 *db, void *arg)
+{
+	return sqlite3_exec(db, arg, NULL, NULL, NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+static int sql(const char *s)
+{
+	return pt_store_exec(st, exec_fn, (void *)s);
+}
+
+struct rep_arg {
+	const char *channel, *provider_id;
+	int rc;
+};
+
+static int report_fn(sqlite3 *db, void *arg)
+{
+	struct rep_arg *a = arg;
+	a->rc = pt_subs_optout_report(db, a->channel, a->provider_id, "twilio_21610");
+	return a->rc == PT_EDB ? PT_EDB : PT_OK;
+}
+
 PT_TEST(provider_optout_signal)
 {
 	const char *p = "+6281200000040";
@@ -352,6 +374,20 @@ PT_TEST(provider_optout_signal)
 	/* a later DAFTAR from the resident resubscribes */
 	PT_CHECK_INT(say(p, "DAFTAR"), 1);
 	PT_CHECK_INT(stopped(p), 0);
+	/* the opt-out in a status callback: found by our message's provider id */
+	PT_CHECK_INT(sql("INSERT INTO messages (channel, direction, peer, body, status, provider_id, "
+			 "attempts, created_ms, updated_ms) VALUES ('twilio-sms', 'out', "
+			 "'+6281200000040', 'x', 'sent', 'SM21610', 1, 0, 0)"),
+		     PT_OK);
+	struct rep_arg r = { "twilio-sms", "SMnope", -99 };
+	PT_CHECK_INT(pt_store_exec(st, report_fn, &r), PT_OK);
+	PT_CHECK_INT(r.rc, PT_ENOTFOUND);
+	PT_CHECK_INT(stopped(p), 0);
+	r.provider_id = "SM21610";
+	PT_CHECK_INT(pt_store_exec(st, report_fn, &r), PT_OK);
+	PT_CHECK_INT(r.rc, PT_OK);
+	PT_CHECK_INT(stopped(p), 1);
+	PT_CHECK_INT(say(p, "DAFTAR"), 1);
 }
 
 struct act_arg {
