@@ -260,6 +260,16 @@ static struct pt_dialogs *load_dialogs(char *dir, size_t cap)
 
 /* ---- serve ---- */
 
+/* A store job: escalate every overdue ticket (pt_proc_escalate). */
+static int escalate_overdue(sqlite3 *db, void *arg)
+{
+	int n = 0;
+	int rc = pt_proc_escalate(db, *(const int64_t *)arg, &n);
+	if (rc == PT_OK && n > 0)
+		pt_log(PT_LOG_INFO, "escalated", "tickets=%d", n);
+	return rc;
+}
+
 /* Staff accounts in the database (-1 when it cannot be read). */
 static int count_users(struct pt_store *st)
 {
@@ -389,8 +399,24 @@ static int cmd_serve(int argc, char **argv)
 	fflush(stdout);
 	pt_log(PT_LOG_INFO, "started", "listen=%s:%u channels=%d", host, port, cfg->nchannels);
 
+	/* The main thread waits for the stop signal and meanwhile escalates
+	 * overdue tickets to the supervisors once a minute (the console also
+	 * does it when a list is opened). PINTU_ESCALATE_INTERVAL_MS shortens
+	 * the interval for tests. */
+	const char *iv = getenv("PINTU_ESCALATE_INTERVAL_MS");
+	long interval_ms = iv ? strtol(iv, NULL, 10) : 60000;
+	if (interval_ms < 10)
+		interval_ms = 60000;
 	int sig = 0;
-	sigwait(&set, &sig);
+	for (;;) {
+		struct timespec ts = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+		sig = sigtimedwait(&set, NULL, &ts);
+		if (sig > 0)
+			break;
+		int64_t now = pt_now_ms();
+		if (pt_store_exec(st, escalate_overdue, &now) < 0)
+			pt_log(PT_LOG_WARN, "escalate_failed", "when=timer");
+	}
 	pt_log(PT_LOG_INFO, "stopping", "signal=%d", sig);
 	ret = 0;
 out:

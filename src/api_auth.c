@@ -54,15 +54,6 @@ static void method_not_allowed(struct pt_web_resp *resp, const char *allow)
 	pt_web_header(resp, h);
 }
 
-/* ms since the epoch as "2026-11-22T15:44:25Z". */
-static void iso_utc(int64_t ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static cJSON *user_json(const struct pt_staff *who)
 {
 	cJSON *u = cJSON_CreateObject();
@@ -362,7 +353,7 @@ static int h_users_list(struct pt_app *app, const struct pt_web_req *r, struct p
 		cJSON_AddStringToObject(u, "role", (const char *)sqlite3_column_text(q, 2));
 		cJSON_AddStringToObject(u, "lang", (const char *)sqlite3_column_text(q, 3));
 		cJSON_AddBoolToObject(u, "disabled", sqlite3_column_int(q, 4));
-		iso_utc(sqlite3_column_int64(q, 5), at, sizeof(at));
+		pt_iso_utc(sqlite3_column_int64(q, 5), at, sizeof(at));
 		cJSON_AddStringToObject(u, "created_at", at);
 		cJSON_AddItemToArray(arr, u);
 	}
@@ -548,7 +539,7 @@ static int h_audit(struct pt_app *app, const struct pt_web_req *r, struct pt_web
 		cJSON *e = cJSON_CreateObject();
 		last_id = sqlite3_column_int64(q, 0);
 		cJSON_AddNumberToObject(e, "id", (double)last_id);
-		iso_utc(sqlite3_column_int64(q, 5), at, sizeof(at));
+		pt_iso_utc(sqlite3_column_int64(q, 5), at, sizeof(at));
 		cJSON_AddStringToObject(e, "at", at);
 		cJSON_AddStringToObject(e, "username", (const char *)sqlite3_column_text(q, 1));
 		cJSON_AddStringToObject(e, "action", (const char *)sqlite3_column_text(q, 2));

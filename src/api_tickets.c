@@ -54,18 +54,6 @@ static int64_t now_of(const struct pt_app *app)
 	return app->now_ms ? app->now_ms() : pt_now_ms();
 }
 
-static void iso_utc(int64_t ms, char out[24])
-{
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	if (gmtime_r(&sec, &tm) == NULL) {
-		pt_strlcpy(out, "1970-01-01T00:00:00Z", 24);
-		return;
-	}
-	snprintf(out, 24, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 static void add_time(cJSON *o, const char *key, int64_t ms)
 {
 	char buf[24];
@@ -73,7 +61,7 @@ static void add_time(cJSON *o, const char *key, int64_t ms)
 		cJSON_AddNullToObject(o, key);
 		return;
 	}
-	iso_utc(ms, buf);
+	pt_iso_utc(ms, buf, sizeof(buf));
 	cJSON_AddStringToObject(o, key, buf);
 }
 
@@ -83,12 +71,6 @@ static void add_text(cJSON *o, const char *key, const unsigned char *v)
 		cJSON_AddStringToObject(o, key, (const char *)v);
 	else
 		cJSON_AddNullToObject(o, key);
-}
-
-static void col(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(s, i);
-	pt_strlcpy(out, v ? (const char *)v : "", cap);
 }
 
 static int db_error(struct pt_web_resp *resp, sqlite3 *db, const char *what)
@@ -282,7 +264,7 @@ static cJSON *row_json(sqlite3_stmt *s, int64_t now)
 	cJSON *o = cJSON_CreateObject();
 	if (!o)
 		return NULL;
-	col(s, 1, digits, sizeof(digits));
+	pt_store_col_text(s, 1, digits, sizeof(digits));
 	pt_ticket_format(digits, number);
 	const char *status = (const char *)sqlite3_column_text(s, 2);
 	status = status ? status : "";
@@ -564,10 +546,10 @@ static int detail(struct pt_app *app, sqlite3 *db, const char *digits, const str
 	}
 	int64_t id = sqlite3_column_int64(s, 0);
 	char status_s[24], prev[24], dtks[24], channel[64], lang[4];
-	col(s, 2, status_s, sizeof(status_s));
-	col(s, 20, dtks, sizeof(dtks));
-	col(s, 7, channel, sizeof(channel));
-	col(s, 16, lang, sizeof(lang));
+	pt_store_col_text(s, 2, status_s, sizeof(status_s));
+	pt_store_col_text(s, 20, dtks, sizeof(dtks));
+	pt_store_col_text(s, 7, channel, sizeof(channel));
+	pt_store_col_text(s, 16, lang, sizeof(lang));
 	add_text(o, "subject", sqlite3_column_text(s, 17));
 	add_text(o, "location", sqlite3_column_text(s, 18));
 	add_text(o, "description", sqlite3_column_text(s, 19));
@@ -591,7 +573,7 @@ static int detail(struct pt_app *app, sqlite3 *db, const char *digits, const str
 		cJSON_AddNullToObject(o, "satisfaction");
 	else
 		cJSON_AddNumberToObject(o, "satisfaction", sqlite3_column_int(s, 28));
-	col(s, 29, prev, sizeof(prev));
+	pt_store_col_text(s, 29, prev, sizeof(prev));
 	add_text(o, "prev_status", sqlite3_column_text(s, 29));
 	int64_t contact_id = sqlite3_column_int64(s, 30);
 	add_time(o, "resolved_at", sqlite3_column_int64(s, 31));
@@ -851,7 +833,7 @@ static void add_medians(sqlite3 *db, cJSON *o)
 	for (;;) {
 		char prog[32] = "";
 		if (more)
-			col(s, 0, prog, sizeof(prog));
+			pt_store_col_text(s, 0, prog, sizeof(prog));
 		if ((!more || strcmp(prog, cur) != 0) && n > 0) {
 			double med = n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
 			cJSON_AddNumberToObject(m, cur[0] ? cur : "-", med / 3600000.0);

@@ -314,29 +314,23 @@ static const char sql_cols[] =
 	"tickets_program, tickets_state, schedule_ms, state, approved_by, approved_ms, "
 	"created_ms, updated_ms, started_ms, finished_ms, recipients FROM broadcasts ";
 
-static void col_text(sqlite3_stmt *q, int i, char *out, size_t cap)
-{
-	const unsigned char *t = sqlite3_column_text(q, i);
-	pt_strlcpy(out, t ? (const char *)t : "", cap);
-}
-
 static void row_read(sqlite3_stmt *q, struct pt_broadcast *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->id = sqlite3_column_int64(q, 0);
-	col_text(q, 1, b->author, sizeof(b->author));
-	col_text(q, 2, b->text_id, sizeof(b->text_id));
-	col_text(q, 3, b->text_en, sizeof(b->text_en));
-	col_text(q, 4, b->kecamatan, sizeof(b->kecamatan));
-	col_text(q, 5, b->kelurahan, sizeof(b->kelurahan));
-	col_text(q, 6, b->program, sizeof(b->program));
-	col_text(q, 7, b->channel, sizeof(b->channel));
-	col_text(q, 8, b->lang, sizeof(b->lang));
-	col_text(q, 9, b->tickets_program, sizeof(b->tickets_program));
-	col_text(q, 10, b->tickets_state, sizeof(b->tickets_state));
+	pt_store_col_text(q, 1, b->author, sizeof(b->author));
+	pt_store_col_text(q, 2, b->text_id, sizeof(b->text_id));
+	pt_store_col_text(q, 3, b->text_en, sizeof(b->text_en));
+	pt_store_col_text(q, 4, b->kecamatan, sizeof(b->kecamatan));
+	pt_store_col_text(q, 5, b->kelurahan, sizeof(b->kelurahan));
+	pt_store_col_text(q, 6, b->program, sizeof(b->program));
+	pt_store_col_text(q, 7, b->channel, sizeof(b->channel));
+	pt_store_col_text(q, 8, b->lang, sizeof(b->lang));
+	pt_store_col_text(q, 9, b->tickets_program, sizeof(b->tickets_program));
+	pt_store_col_text(q, 10, b->tickets_state, sizeof(b->tickets_state));
 	b->schedule_ms = sqlite3_column_int64(q, 11);
-	col_text(q, 12, b->state, sizeof(b->state));
-	col_text(q, 13, b->approved_by, sizeof(b->approved_by));
+	pt_store_col_text(q, 12, b->state, sizeof(b->state));
+	pt_store_col_text(q, 13, b->approved_by, sizeof(b->approved_by));
 	b->approved_ms = sqlite3_column_int64(q, 14);
 	b->created_ms = sqlite3_column_int64(q, 15);
 	b->updated_ms = sqlite3_column_int64(q, 16);
@@ -531,9 +525,9 @@ static int load_state(sqlite3 *db, int64_t id, char *st, char *author)
 	sqlite3_bind_int64(q, 1, id);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
-		col_text(q, 0, st, 16);
+		pt_store_col_text(q, 0, st, 16);
 		if (author)
-			col_text(q, 1, author, 64);
+			pt_store_col_text(q, 1, author, 64);
 	}
 	sqlite3_reset(q);
 	return rc == SQLITE_ROW ? PT_OK : rc == SQLITE_DONE ? PT_ENOTFOUND : PT_EDB;
@@ -1053,7 +1047,7 @@ static int queue_channel(sqlite3 *db, const struct pt_config *cfg, const struct 
 		while (n < want && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 			buf[n].id = sqlite3_column_int64(q, 0);
 			buf[n].contact_id = sqlite3_column_int64(q, 1);
-			col_text(q, 2, buf[n].phone, sizeof(buf[n].phone));
+			pt_store_col_text(q, 2, buf[n].phone, sizeof(buf[n].phone));
 			const char *l = (const char *)sqlite3_column_text(q, 3);
 			buf[n].en = l && strcmp(l, "en") == 0;
 			n++;

@@ -165,3 +165,15 @@ size_t pt_strlcpy(char *dst, const char *src, size_t cap)
 	dst[c] = '\0';
 	return n;
 }
+
+void pt_iso_utc(int64_t ms, char *out, size_t cap)
+{
+	time_t sec = (time_t)(ms / 1000);
+	struct tm tm;
+	if (gmtime_r(&sec, &tm) == NULL) {
+		pt_strlcpy(out, "1970-01-01T00:00:00Z", cap);
+		return;
+	}
+	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}

@@ -95,6 +95,7 @@ struct pt_inbox {
 	const struct pt_config *cfg;
 	const struct pt_dialogs *dialogs;
 	struct pt_sender *sender;
+	struct step *step; /* scratch of the message being handled (writer thread only) */
 	_Atomic uint64_t messages, duplicates, steps, tickets, errors;
 	sqlite3 *stmt_db;
 	sqlite3_stmt *stmts[16];
@@ -168,7 +169,10 @@ struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
 	in->dialogs = dialogs;
 	in->rate_limit = PT_INBOX_RATE_DEFAULT;
 	in->per_chan = calloc((size_t)(cfg->nchannels > 0 ? cfg->nchannels : 1), sizeof(*in->per_chan));
-	if (!in->per_chan) {
+	in->step = malloc(sizeof(*in->step));
+	if (!in->per_chan || !in->step) {
+		free(in->per_chan);
+		free(in->step);
 		free(in);
 		return NULL;
 	}
@@ -185,6 +189,7 @@ void pt_inbox_free(struct pt_inbox *in)
 	contacts_clear(in);
 	rate_clear(in);
 	free(in->per_chan);
+	free(in->step);
 	free(in);
 }
 
@@ -837,9 +842,9 @@ static int run_hooks(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, c
 
 static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req *r)
 {
-	struct step *sp = malloc(sizeof(*sp));
-	if (!sp)
-		return PT_ENOMEM;
+	/* One message at a time runs on the writer thread: its ~40 KB of scratch
+	 * is allocated once (a malloc/free per message showed in profiles). */
+	struct step *sp = in->step;
 	const struct pt_channel *ch = r->chan;
 	const struct pt_msg *m = &r->msg;
 	int ussd = ch->adapter->kind == PT_CHAN_USSD;
@@ -949,7 +954,6 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	if (rc == PT_OK && actx.ticket_id)
 		atomic_fetch_add(&in->tickets, 1);
 out:
-	free(sp);
 	return rc;
 }
 

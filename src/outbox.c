@@ -59,12 +59,6 @@ static const char sql_enqueue[] =
 	"ticket_id, segments, attempts, next_attempt_ms, created_ms, updated_ms) "
 	"VALUES (?1, 'out', ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10)";
 
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(s, i);
-	pt_strlcpy(out, v ? (const char *)v : "", cap);
-}
-
 static void bind_id(sqlite3_stmt *s, int i, int64_t v)
 {
 	if (v > 0)
@@ -264,7 +258,7 @@ int pt_outbox_fallback_sms(sqlite3 *db, int64_t row_id, const char *sms_channel,
 		return rc == SQLITE_DONE ? PT_ENOTFOUND : PT_EDB;
 	}
 	contact_id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, peer, sizeof(peer));
+	pt_store_col_text(s, 1, peer, sizeof(peer));
 	const char *b = (const char *)sqlite3_column_text(s, 2);
 	size_t blen = (size_t)sqlite3_column_bytes(s, 2);
 	ticket_id = sqlite3_column_int64(s, 3);
@@ -571,14 +565,14 @@ int pt_outbox_list(sqlite3 *db, const struct pt_outbox_filter *f,
 			break;
 		memset(&r, 0, sizeof(r));
 		r.id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, r.channel, sizeof(r.channel));
-		col_text(s, 2, r.status, sizeof(r.status));
+		pt_store_col_text(s, 1, r.channel, sizeof(r.channel));
+		pt_store_col_text(s, 2, r.status, sizeof(r.status));
 		r.attempts = sqlite3_column_int(s, 3);
 		r.next_attempt_ms = sqlite3_column_int64(s, 4); /* NULL reads as 0 */
-		col_text(s, 5, peer, sizeof(peer));
+		pt_store_col_text(s, 5, peer, sizeof(peer));
 		pt_outbox_mask_peer(peer, r.to_masked, sizeof(r.to_masked));
 		r.segments = sqlite3_column_int(s, 6);
-		col_text(s, 7, err, sizeof(err));
+		pt_store_col_text(s, 7, err, sizeof(err));
 		pt_sender_mask_for_log(err, r.last_error, sizeof(r.last_error));
 		r.created_ms = sqlite3_column_int64(s, 8);
 		r.length = sqlite3_column_int64(s, 9);
@@ -638,7 +632,7 @@ int pt_outbox_retry(sqlite3 *db, int64_t id, char *status_out, size_t cap)
 		int st = sqlite3_step(s);
 		if (st == SQLITE_ROW) {
 			if (status_out && cap)
-				col_text(s, 0, status_out, cap);
+				pt_store_col_text(s, 0, status_out, cap);
 			rc = PT_ESTATE;
 		} else if (st == SQLITE_DONE) {
 			rc = PT_ENOTFOUND;

@@ -378,12 +378,6 @@ static void bind_opt(sqlite3_stmt *s, int i, const char *v)
 		sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(s, i);
-	pt_strlcpy(out, v ? (const char *)v : "", cap);
-}
-
 static int db_fail(sqlite3 *db, const char *what)
 {
 	pt_log(PT_LOG_ERROR, "procedure_db_failed", "what=%s error=\"%s\"", what, sqlite3_errmsg(db));
@@ -506,7 +500,7 @@ static int notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs,
 		return db_fail(db, "notify");
 	sqlite3_bind_int64(q, 1, out_id);
 	if (sqlite3_step(q) == SQLITE_ROW)
-		col_text(q, 0, chname, sizeof(chname));
+		pt_store_col_text(q, 0, chname, sizeof(chname));
 	sqlite3_finalize(q);
 	const struct pt_channel *ch = pt_config_channel(cfg, chname);
 	if (ch && ch->adapter->build_send && !free_form_ok(db, ch, t->phone)) {
@@ -638,8 +632,8 @@ static int load_prev(sqlite3 *db, int64_t id, char *prev, size_t cap, char *dtks
 		return db_fail(db, "prev_status");
 	sqlite3_bind_int64(s, 1, id);
 	if (sqlite3_step(s) == SQLITE_ROW) {
-		col_text(s, 0, prev, cap);
-		col_text(s, 1, dtks, dcap);
+		pt_store_col_text(s, 0, prev, cap);
+		pt_store_col_text(s, 1, dtks, dcap);
 	}
 	sqlite3_finalize(s);
 	return PT_OK;
@@ -887,7 +881,7 @@ int pt_proc_on_create(sqlite3 *db, const struct pt_config *cfg, struct pt_ticket
 		sqlite3_bind_int64(s, 4, t->created_ms - PT_PROC_DUPLICATE_WINDOW_MS);
 		int st = sqlite3_step(s);
 		if (st == SQLITE_ROW)
-			col_text(s, 0, dup_number, 9);
+			pt_store_col_text(s, 0, dup_number, 9);
 		else if (st != SQLITE_DONE)
 			goto out;
 		sqlite3_finalize(s);
@@ -1039,7 +1033,7 @@ static int satisfaction(sqlite3 *db, const struct pt_inbound *in, int score, cha
 	int st = sqlite3_step(s);
 	if (st == SQLITE_ROW) {
 		id = sqlite3_column_int64(s, 0);
-		col_text(s, 1, number, sizeof(number));
+		pt_store_col_text(s, 1, number, sizeof(number));
 	}
 	sqlite3_finalize(s);
 	if (st != SQLITE_ROW && st != SQLITE_DONE)

@@ -414,6 +414,12 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	/* From here on commits are made durable by sync_wal() (see the top). */
 	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL;", err, errlen) != PT_OK)
 		goto fail;
+	/* The writer's page cache is kept small: every COMMIT walks it, and the
+	 * pages a dialog step touches (index interiors, the newest leaves) fit
+	 * in 4 MiB; the OS caches the rest. Measured with make bench: 16 MiB
+	 * cost the writer ~2 us more per step than 0.5-4 MiB. */
+	if (exec_sql(st->db, "PRAGMA cache_size=-4000;", err, errlen) != PT_OK)
+		goto fail;
 	if (strcmp(path, ":memory:") != 0)
 		snprintf(st->walpath, sizeof(st->walpath), "%s-wal", path);
 	sqlite3_wal_hook(st->db, wal_hook, st);
@@ -947,4 +953,10 @@ void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 	out->syncs = atomic_load(&st->syncs);
 	out->sync_us = atomic_load(&st->sync_us);
 	out->wal_frames = atomic_load(&st->frames_written);
+}
+
+void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
+{
+	const unsigned char *v = sqlite3_column_text(s, i);
+	pt_strlcpy(out, v ? (const char *)v : "", cap);
 }

@@ -106,29 +106,23 @@ static int bind_opt(sqlite3_stmt *s, int i, const char *v)
 	return sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t cap)
-{
-	const unsigned char *v = sqlite3_column_text(s, i);
-	pt_strlcpy(out, v ? (const char *)v : "", cap);
-}
-
 static void load_row(sqlite3_stmt *s, struct pt_ticket *t)
 {
 	memset(t, 0, sizeof(*t));
 	t->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, t->number, sizeof(t->number));
-	col_text(s, 2, t->status, sizeof(t->status));
-	col_text(s, 3, t->type, sizeof(t->type));
-	col_text(s, 4, t->subject, sizeof(t->subject));
-	col_text(s, 5, t->program, sizeof(t->program));
-	col_text(s, 6, t->kecamatan, sizeof(t->kecamatan));
-	col_text(s, 7, t->kelurahan, sizeof(t->kelurahan));
-	col_text(s, 8, t->location, sizeof(t->location));
-	col_text(s, 9, t->nik, sizeof(t->nik));
-	col_text(s, 10, t->channel, sizeof(t->channel));
-	col_text(s, 11, t->phone, sizeof(t->phone));
-	col_text(s, 12, t->lang, sizeof(t->lang));
-	col_text(s, 13, t->description, sizeof(t->description));
+	pt_store_col_text(s, 1, t->number, sizeof(t->number));
+	pt_store_col_text(s, 2, t->status, sizeof(t->status));
+	pt_store_col_text(s, 3, t->type, sizeof(t->type));
+	pt_store_col_text(s, 4, t->subject, sizeof(t->subject));
+	pt_store_col_text(s, 5, t->program, sizeof(t->program));
+	pt_store_col_text(s, 6, t->kecamatan, sizeof(t->kecamatan));
+	pt_store_col_text(s, 7, t->kelurahan, sizeof(t->kelurahan));
+	pt_store_col_text(s, 8, t->location, sizeof(t->location));
+	pt_store_col_text(s, 9, t->nik, sizeof(t->nik));
+	pt_store_col_text(s, 10, t->channel, sizeof(t->channel));
+	pt_store_col_text(s, 11, t->phone, sizeof(t->phone));
+	pt_store_col_text(s, 12, t->lang, sizeof(t->lang));
+	pt_store_col_text(s, 13, t->description, sizeof(t->description));
 	t->created_ms = sqlite3_column_int64(s, 14);
 	t->updated_ms = sqlite3_column_int64(s, 15);
 	t->due_ms = sqlite3_column_int64(s, 16); /* NULL reads as 0 */
@@ -330,23 +324,10 @@ out:
 
 /* ---- JSON ---- */
 
-/* "2026-11-22T15:44:25Z" */
-static void iso_utc(int64_t ms, char out[24])
-{
-	time_t sec = (time_t)(ms / 1000);
-	struct tm tm;
-	if (gmtime_r(&sec, &tm) == NULL) {
-		pt_strlcpy(out, "1970-01-01T00:00:00Z", 24);
-		return;
-	}
-	snprintf(out, 24, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
 static int add_time(cJSON *o, const char *key, int64_t ms)
 {
 	char buf[24];
-	iso_utc(ms, buf);
+	pt_iso_utc(ms, buf, sizeof(buf));
 	return cJSON_AddStringToObject(o, key, buf) != NULL;
 }
 

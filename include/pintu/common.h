@@ -61,4 +61,7 @@ void pt_log(enum pt_log_level level, const char *event, const char *fmt, ...)
  * Returns the length of src (so truncation shows as >= cap). */
 size_t pt_strlcpy(char *dst, const char *src, size_t cap);
 
+/* ms since the epoch as "2026-11-22T15:44:25Z" (UTC, ISO 8601) in out (cap >= 21). */
+void pt_iso_utc(int64_t ms, char *out, size_t cap);
+
 #endif

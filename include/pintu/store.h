@@ -74,6 +74,10 @@ int pt_store_exec(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), void *
  * connections (sqlite3_close would refuse to close them). NULL on error. */
 sqlite3_stmt *pt_store_stmt(sqlite3 *db, const char *sql);
 
+/* Column i of a result row as text into out (cap bytes, always terminated; ""
+ * for NULL). */
+void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap);
+
 /* Counters for /metrics and the benchmark. */
 struct pt_store_stats {
 	uint64_t jobs, batches, commit_failures;

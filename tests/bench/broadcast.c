@@ -27,6 +27,7 @@
 
 #include "pintu/adapter.h"
 #include "pintu/broadcast.h"
+#include "bench.h"
 #include "pintu/common.h"
 #include "pintu/config.h"
 #include "pintu/outbox.h"
@@ -38,29 +39,6 @@ static _Atomic int *seen; /* requests per subscriber index */
 static _Atomic long total;
 static int port;
 static long n_subs;
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long rss_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			kb = strtol(line + 6, NULL, 10);
-			break;
-		}
-	fclose(f);
-	return kb;
-}
 
 static enum MHD_Result mock(void *cls, struct MHD_Connection *c, const char *url,
 			    const char *method, const char *version, const char *data, size_t *size,
@@ -159,7 +137,7 @@ int main(void)
 	double rate = (double)env_long("BENCH_BC_RATE", 500);
 	long secs = env_long("BENCH_BC_SECONDS", 10);
 	int broken = 0;
-	pt_log_set_level(PT_LOG_WARN);
+	pt_log_set_level(PT_LOG_ERROR); /* the restart case interrupts requests on purpose */
 	seen = calloc((size_t)n_subs, sizeof(*seen));
 	if (!seen || !mkdtemp(dir))
 		return 1;
@@ -199,12 +177,12 @@ int main(void)
 	if (pt_store_exec(st, op_fn, &o) != PT_OK)
 		return 1;
 	o.kind = 2;
-	int64_t t0 = mono_ms();
+	int64_t t0 = (bench_now_us() / 1000);
 	if (pt_store_exec(st, op_fn, &o) != PT_OK) {
 		fprintf(stderr, "bench-broadcast: send: %s\n", o.err);
 		return 1;
 	}
-	int64_t expand_ms = mono_ms() - t0;
+	int64_t expand_ms = (bench_now_us() / 1000) - t0;
 
 	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 						 0, NULL, NULL, mock, NULL,
@@ -225,11 +203,11 @@ int main(void)
 	int nrss = 0;
 	sleep(1);
 	long c0 = atomic_load(&total);
-	int64_t m0 = mono_ms();
+	int64_t m0 = (bench_now_us() / 1000);
 	for (long s = 0; s < secs; s++) {
 		sleep(1);
 		if (nrss < 64)
-			rss[nrss++] = rss_kb();
+			rss[nrss++] = bench_rss_kb();
 		if (getenv("BENCH_BC_DEBUG")) {
 			sqlite3 *r = pt_store_open_reader(st);
 			fprintf(stderr, "queued=%lld sending=%lld total=%ld\n",
@@ -240,7 +218,7 @@ int main(void)
 		}
 	}
 	long c1 = atomic_load(&total);
-	int64_t m1 = mono_ms();
+	int64_t m1 = (bench_now_us() / 1000);
 	double achieved = (double)(c1 - c0) * 1000.0 / (double)(m1 - m0);
 
 	/* phase 3: restart mid-broadcast, then the rest with no limit */
@@ -249,17 +227,17 @@ int main(void)
 	long at_restart = atomic_load(&total);
 	ch->rate_per_s = 0;
 	sc.rate_per_s = 0;
-	t0 = mono_ms();
+	t0 = (bench_now_us() / 1000);
 	snd = pt_sender_start(st, &sc, 1, NULL);
 	pump = pt_broadcast_pump_start(st, cfg, snd);
 	sqlite3 *rdb = pt_store_open_reader(st);
 	snprintf(sqlbuf, sizeof(sqlbuf), "SELECT state = 'done' FROM broadcasts WHERE id = %lld",
 		 (long long)o.id);
-	long rss_mid = rss_kb();
-	while (q1(rdb, sqlbuf) != 1 && mono_ms() - t0 < 600000)
+	long rss_mid = bench_rss_kb();
+	while (q1(rdb, sqlbuf) != 1 && (bench_now_us() / 1000) - t0 < 600000)
 		usleep(100000);
-	int64_t drain_ms = mono_ms() - t0;
-	long rss_end = rss_kb();
+	int64_t drain_ms = (bench_now_us() / 1000) - t0;
+	long rss_end = bench_rss_kb();
 	pt_broadcast_pump_stop(pump);
 	pt_sender_stop(snd);
 

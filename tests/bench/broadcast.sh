@@ -22,5 +22,5 @@ mkdir -p build/bench
 # shellcheck disable=SC2046,SC2086
 $CC -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wformat=2 -Werror -O2 -Iinclude \
 	$(pkg-config --cflags $PKGS) tests/bench/broadcast.c -o build/bench/broadcast \
-	build/libpintu.a $(pkg-config --libs $PKGS) -lsodium -lpthread -lm || die "cannot build tests/bench/broadcast.c"
+	build/libpintu.a $(pkg-config --libs $PKGS) -lpthread -lm || die "cannot build tests/bench/broadcast.c"
 build/bench/broadcast || die "broken run"

@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "pintu/adapter.h"
+#include "bench.h"
 #include "pintu/common.h"
 #include "pintu/outbox.h"
 #include "pintu/store.h"
@@ -38,30 +39,6 @@ static _Atomic int *id_seen; /* requests per row id */
 static _Atomic long mock_total;
 static int mock_port;
 static char marker; /* con_cls of a request whose body is being read */
-
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static long rss_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		if (strncmp(line, "VmRSS:", 6) == 0) {
-			kb = strtol(line + 6, NULL, 10);
-			break;
-		}
-	}
-	fclose(f);
-	return kb;
-}
 
 /* ---- the mock provider ---- */
 
@@ -260,8 +237,8 @@ int main(void)
 	/* run 1: no limit */
 	struct pt_sender_channel ch1[] = { { .name = "bench-sms", .adapter = &bench_adapter } };
 	long rss[4] = { -1, -1, -1, -1 };
-	long rss0 = rss_kb();
-	int64_t t0 = now_us();
+	long rss0 = bench_rss_kb();
+	int64_t t0 = bench_now_us();
 	struct pt_sender *s = pt_sender_start(st, ch1, 1, NULL);
 	if (s == NULL) {
 		fprintf(stderr, "bench-outbox: cannot start the sender\n");
@@ -270,13 +247,13 @@ int main(void)
 	pt_sender_wake(s);
 	int sent = 0, next_q = 0;
 	int64_t deadline = t0 + 300LL * 1000000;
-	while (sent < total && now_us() < deadline) {
+	while (sent < total && bench_now_us() < deadline) {
 		usleep(100000);
 		sent = count_status(rdb, "bench-sms", "sent");
 		while (next_q < 4 && sent >= (int)((int64_t)total * (next_q + 1) / 4))
-			rss[next_q++] = rss_kb();
+			rss[next_q++] = bench_rss_kb();
 	}
-	double el1 = (double)(now_us() - t0) / 1e6;
+	double el1 = (double)(bench_now_us() - t0) / 1e6;
 	pt_sender_stop(s);
 	int missing = 0, dup = 0;
 	for (int64_t id = first; id <= last; id++) {
@@ -303,10 +280,10 @@ int main(void)
 	pt_sender_wake(s);
 	usleep(1000000);
 	long c1 = atomic_load(&mock_total);
-	int64_t t1 = now_us();
+	int64_t t1 = bench_now_us();
 	usleep((useconds_t)secs * 1000000);
 	long c2 = atomic_load(&mock_total);
-	int64_t t2 = now_us();
+	int64_t t2 = bench_now_us();
 	pt_sender_stop(s);
 	double achieved = (double)(c2 - c1) / ((double)(t2 - t1) / 1e6);
 	double dev = (achieved - rate) * 100.0 / rate;

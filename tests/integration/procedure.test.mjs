@@ -473,3 +473,22 @@ test('procedure: WhatsApp past 24 h - the status goes as the template, the quest
 	match(out[1].body, /Perlu data tambahan/, 'the status label');
 	match(out[2].body, new RegExp(`^Pengaduan ${number}: Mohon kirim nomor KK Anda\\. Mohon balas`), 'the question by SMS');
 });
+
+test('procedure: overdue tickets are escalated by the server on its own, with no one opening a list', async (t) => {
+	const dir = tmpDir();
+	const clock = path.join(dir, 'clock');
+	fs.writeFileSync(clock, '0');
+	const h = await t.server({ dir, env: { PINTU_CLOCK_OFFSET_FILE: clock, PINTU_ESCALATE_INTERVAL_MS: '200' } });
+	const { number } = await smsComplaint(new KannelGet(h));
+	const escalated = () => sql(h.db, `select t.escalated_ms, (select count(*) from ticket_events e where e.ticket_id = t.id and e.note = 'escalated') as n from tickets t where number = '${digits(number)}'`)[0];
+	await new Promise((r) => setTimeout(r, 600));
+	eq(escalated().escalated_ms, null, 'not escalated while within its due time');
+	fs.writeFileSync(clock, String(6 * DAY)); // past the 2 working days of "received"
+	const start = Date.now();
+	while (escalated().n === 0 && Date.now() - start < 10000) await new Promise((r) => setTimeout(r, 100));
+	const e = escalated();
+	eq(e.n, 1, 'escalated once by the timer');
+	assert(e.escalated_ms > 0, 'escalated_ms set');
+	await new Promise((r) => setTimeout(r, 600));
+	eq(escalated().n, 1, 'and only once');
+});
