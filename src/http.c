@@ -1,7 +1,7 @@
 /*
  * http.c - libmicrohttpd front end.
  *
- * Threading: MHD's internal polling threads (a pool, half the cores) read
+ * Threading: MHD's internal polling threads (a pool, one per core) read
  * requests. A webhook's body is collected into a per-request buffer capped at
  * limits.max_body_bytes (a larger Content-Length is refused with 413 before the
  * body is read; a chunked body that grows past the cap is drained and refused).
@@ -806,16 +806,6 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
 	return PT_OK;
 }
 
-/* HTTP threads: half the cores (at least 1, at most 8). The other half is for
- * the writer and syncer, which do the real work of a webhook. Measured with
- * make bench on 2 cores: 1 thread gives more steps/s with less CPU per step
- * and steadier throughput than 2 (28.3k vs 26.1k steps/s on average). */
-static unsigned http_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN) / 2;
-	return (unsigned)(n < 1 ? 1 : n > 8 ? 8 : n);
-}
-
 struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbox,
 			      struct pt_store *st, char *err, size_t errlen)
 {
@@ -842,7 +832,7 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
 				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_THREAD_POOL_SIZE, http_threads(),
+				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
 				MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
 				MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
 				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),

@@ -414,12 +414,6 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	/* From here on commits are made durable by sync_wal() (see the top). */
 	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL;", err, errlen) != PT_OK)
 		goto fail;
-	/* The writer's page cache is kept small: every COMMIT walks it, and the
-	 * pages a dialog step touches (index interiors, the newest leaves) fit
-	 * in 4 MiB; the OS caches the rest. Measured with make bench: 16 MiB
-	 * cost the writer ~2 us more per step than 0.5-4 MiB. */
-	if (exec_sql(st->db, "PRAGMA cache_size=-4000;", err, errlen) != PT_OK)
-		goto fail;
 	if (strcmp(path, ":memory:") != 0)
 		snprintf(st->walpath, sizeof(st->walpath), "%s-wal", path);
 	sqlite3_wal_hook(st->db, wal_hook, st);
