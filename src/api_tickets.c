@@ -699,6 +699,64 @@ static int str_member(const cJSON *body, const char *name, const char **out,
 	return PT_OK;
 }
 
+/* The full NIK, for the front office's DTKS check: shown only on request,
+ * and every request is in the audit log (in the same transaction). */
+struct nik_job {
+	const struct pt_staff *who;
+	char digits[9];
+	char nik[17];
+	int found;
+};
+
+static int nik_run(sqlite3 *db, void *arg)
+{
+	struct nik_job *j = arg;
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT nik FROM tickets WHERE number = ?1", -1, &s, NULL) !=
+	    SQLITE_OK)
+		return PT_EDB;
+	sqlite3_bind_text(s, 1, j->digits, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		j->found = 1;
+		pt_store_col_text(s, 0, j->nik, sizeof(j->nik));
+	}
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return PT_EDB;
+	if (!j->found)
+		return PT_OK;
+	char target[32];
+	snprintf(target, sizeof(target), "ticket:%s", j->digits);
+	return pt_audit(db, j->who, "ticket.nik_view", target, NULL);
+}
+
+static int reveal_nik(struct pt_app *app, const struct pt_web_req *r, struct pt_web_resp *resp,
+		      const char *digits)
+{
+	struct pt_staff who;
+	if (pt_auth_require(app, r, resp, CASEWORK, &who) != PT_OK)
+		return PT_OK;
+	struct nik_job j = { .who = &who };
+	pt_strlcpy(j.digits, digits, sizeof(j.digits));
+	if (pt_store_exec(app->st, nik_run, &j) != PT_OK) {
+		pt_web_error(resp, 503, "unavailable", "try again");
+		return PT_OK;
+	}
+	if (!j.found) {
+		pt_web_error(resp, 404, "not_found", "no such ticket");
+		return PT_OK;
+	}
+	cJSON *o = cJSON_CreateObject();
+	if (o && j.nik[0])
+		cJSON_AddStringToObject(o, "nik", j.nik);
+	else if (o)
+		cJSON_AddNullToObject(o, "nik");
+	pt_web_json(resp, 200, o);
+	memset(j.nik, 0, sizeof(j.nik));
+	return PT_OK;
+}
+
 static int post_write(struct pt_app *app, const struct pt_web_req *r, struct pt_web_resp *resp,
 		      const char *digits, const char *what)
 {
@@ -1213,6 +1271,11 @@ int pt_api_tickets_handle(struct pt_app *app, const struct pt_web_req *r, struct
 		if (pt_auth_require(app, r, resp, PT_ROLE_STAFF, &who) != PT_OK)
 			return PT_OK;
 		return detail(app, r->rdb, digits, &who, 200, resp);
+	}
+	if (strcmp(rest, "nik") == 0) {
+		if (strcmp(r->method, "POST") != 0)
+			return method_not_allowed(resp, "POST");
+		return reveal_nik(app, r, resp, digits);
 	}
 	if (strcmp(rest, "transition") == 0 || strcmp(rest, "assign") == 0 ||
 	    strcmp(rest, "notes") == 0) {

@@ -79,6 +79,26 @@ function dtksText(v) {
 	return v ? t(`dtks_${v}`) : '-';
 }
 
+/* The NIK is masked; caseworkers may reveal it for the DTKS check (each
+ * reveal is written to the audit log by the server). */
+function nikCell(tk) {
+	if (!tk.nik_masked || !hasRole('front_office', 'back_office', 'supervisor')) return tk.nik_masked;
+	const shown = h('span', { id: 'nik-value' }, tk.nik_masked);
+	const btn = h('button', {
+		type: 'button', class: 'link', id: 'nik-reveal',
+		onclick: async () => {
+			try {
+				const r = await api('POST', `/api/tickets/${digits(tk.number)}/nik`, {});
+				shown.textContent = r && r.nik ? r.nik : tk.nik_masked;
+				btn.remove();
+			} catch (e) {
+				showError(e);
+			}
+		},
+	}, t('nik_reveal'));
+	return [shown, ' ', btn];
+}
+
 function details(tk) {
 	const ref = tk.referral;
 	return h('section', { class: 'card', id: 'details' },
@@ -93,7 +113,7 @@ function details(tk) {
 			row(t('description'), tk.description),
 			row(t('channel'), tk.channel),
 			row(t('phone'), tk.phone_masked),
-			row(t('nik'), tk.nik_masked),
+			row(t('nik'), nikCell(tk)),
 			row(t('language'), tk.lang),
 			row(t('created'), fmtTime(tk.created_at)),
 			row(t('due'), [fmtTime(tk.due_at), tk.overdue ? h('span', { class: 'badge late' }, t('late')) : null]),

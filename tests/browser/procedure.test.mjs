@@ -12,7 +12,8 @@ import {
 } from './lib.mjs';
 
 test('procedure: register, review, approve, refer, resolve with the resident told at each step', async (t, browser) => {
-	const { number, ussd } = await ussdComplaint(server, { nik: nik() });
+	const theNik = nik();
+	const { number, ussd } = await ussdComplaint(server, { nik: theNik });
 	const num = digits(number);
 	const ph = ussd.phone;
 
@@ -30,6 +31,15 @@ test('procedure: register, review, approve, refer, resolve with the resident tol
 	assert(foActs.includes('registered'), `front office may register: ${foActs}`);
 	assert(!foActs.includes('in_progress') && !foActs.includes('resolved'), `front office cannot approve/resolve: ${foActs}`);
 	match(await fo.textContent('#transcript'), /Sampaikan pengaduan|pengaduan/i, 'the transcript shows the USSD conversation');
+
+	// the NIK is masked until the front office reveals it for the DTKS check (audited)
+	const masked = await fo.textContent('#nik-value');
+	assert(!masked.includes(theNik), `the NIK is masked at first: ${masked}`);
+	await fo.click('#nik-reveal');
+	// (no waitForFunction: it needs eval, which the CSP forbids; poll the text)
+	for (let i = 0; i < 50 && (await fo.textContent('#nik-value')) !== theNik; i++) await new Promise((r) => setTimeout(r, 100));
+	eq(await fo.textContent('#nik-value'), theNik, 'the full NIK after the reveal');
+	eq(sql(`select count(*) as n from audit_log where action = 'ticket.nik_view' and target = 'ticket:${num}'`)[0].n, 1, 'the reveal is audited');
 
 	let n = outbox(ph).length;
 	await act(fo, 'registered', { dtks_status: 'registered' });

@@ -47,6 +47,21 @@ test('procedure: the path over the API, refusals per role, the resident told at 
 	const bd = await api(h.base, bo, 'GET', `/api/tickets/${number}`);
 	eq(bd.json.actions.map((a) => a.to).join(','), 'needs_info', 'back office may only ask for data here');
 
+	// the full NIK only on request, for casework roles, and every reveal audited
+	assert(!d.text.includes('6271031505900003'), 'the detail carries no full NIK');
+	let nk = await api(h.base, fo, 'POST', `/api/tickets/${number}/nik`, {});
+	eq(nk.status, 200, `reveal ${nk.text}`);
+	eq(nk.json.nik, '6271031505900003', 'the full NIK for the DTKS check');
+	const au = sql(h.db, `select username, target from audit_log where action = 'ticket.nik_view' order by id`);
+	eq(au.length, 1, 'the reveal is audited');
+	eq(au[0].username, fo.username, 'with who');
+	eq(au[0].target, `ticket:${digits(number)}`, 'and which ticket');
+	eq((await api(h.base, adm, 'POST', `/api/tickets/${number}/nik`, {})).status, 403, 'admin may not see NIKs');
+	eq((await api(h.base, { cookie: fo.cookie, csrf: '' }, 'POST', `/api/tickets/${number}/nik`, {})).status, 403, 'CSRF required');
+	eq((await api(h.base, fo, 'GET', `/api/tickets/${number}/nik`)).status, 405, 'POST only');
+	eq((await api(h.base, fo, 'POST', '/api/tickets/1234-5670/nik', {})).status, 404, 'unknown ticket');
+	eq(sql(h.db, `select count(*) as n from audit_log where action = 'ticket.nik_view'`)[0].n, 1, 'refused reveals leave no NIK audit row');
+
 	let r = await tr(fo, { to: 'registered' });
 	eq(r.status, 422, 'dtks_status missing');
 	eq(r.json.field, 'dtks_status', 'names the field');
