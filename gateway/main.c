@@ -336,17 +336,14 @@ static int cmd_serve(int argc, char **argv)
 		const struct pt_channel *ch = &cfg->channels[i];
 		if (!ch->adapter->build_send)
 			continue;
-		sch[ns++] = (struct pt_sender_channel){ ch->name, ch->adapter, ch->conf,
-							 ch->rate_per_s };
+		sch[ns++] = (struct pt_sender_channel){
+			ch->name, ch->adapter, ch->conf, ch->rate_per_s,
+			ch->sms_channel[0] ? ch->sms_channel : NULL };
 	}
 	if (!sch || !(sender = pt_sender_start(st, sch, ns, &cfg->sender))) {
 		fprintf(stderr, "pintu: cannot start the sender\n");
 		goto out;
 	}
-	for (int i = 0; i < cfg->nchannels; i++) /* WhatsApp 131047 in a send response */
-		if (cfg->channels[i].sms_channel[0])
-			pt_sender_set_sms_fallback(sender, cfg->channels[i].name,
-						   cfg->channels[i].sms_channel);
 	pt_inbox_set_sender(inbox, sender);
 	if (!(pump = pt_broadcast_pump_start(st, cfg, sender))) {
 		fprintf(stderr, "pintu: cannot start the broadcast pump\n");

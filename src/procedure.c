@@ -386,28 +386,6 @@ static int db_fail(sqlite3 *db, const char *what)
 
 /* ---- resident messages ---- */
 
-#define CHAT_WINDOW_MS (24LL * 3600 * 1000)
-
-/* 1 when a free-form message may go to the resident on ch now (not WhatsApp
- * past the 24-hour window). */
-static int free_form_ok(sqlite3 *db, const struct pt_channel *ch, const char *phone)
-{
-	if (strcmp(ch->adapter->type, "whatsapp") != 0)
-		return 1;
-	sqlite3_stmt *q = NULL;
-	int64_t last = 0;
-	if (sqlite3_prepare_v2(db, "SELECT s.updated_ms FROM sessions s JOIN contacts c "
-				   "ON c.id = s.contact_id WHERE c.phone = ?1 AND s.channel = ?2",
-			       -1, &q, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(q, 1, phone, -1, SQLITE_STATIC);
-		sqlite3_bind_text(q, 2, ch->name, -1, SQLITE_STATIC);
-		if (sqlite3_step(q) == SQLITE_ROW)
-			last = sqlite3_column_int64(q, 0);
-	}
-	sqlite3_finalize(q);
-	return pt_now_ms() - last < CHAT_WINDOW_MS;
-}
-
 /* Extra template variables (name/value pairs, NULL name ends). */
 struct tvars {
 	const char *k[6];
@@ -503,11 +481,6 @@ static int notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs,
 		pt_store_col_text(q, 0, chname, sizeof(chname));
 	sqlite3_finalize(q);
 	const struct pt_channel *ch = pt_config_channel(cfg, chname);
-	if (ch && ch->adapter->build_send && !free_form_ok(db, ch, t->phone)) {
-		/* WhatsApp past 24 h (the status went as a template): the question
-		 * goes by the channel's SMS fallback, else not at all. */
-		ch = ch->sms_channel[0] ? pt_config_channel(cfg, ch->sms_channel) : NULL;
-	}
 	if (!ch || !ch->adapter->build_send)
 		return 1;
 	struct pt_dialog_out *out = malloc(sizeof(*out));
@@ -525,6 +498,9 @@ static int notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs,
 		free(folded);
 	}
 	if (rc == PT_OK) {
+		/* WhatsApp past 24 h (the status itself went as a template): the
+		 * channel's template for this kind, else its SMS fallback, else
+		 * not at all - the same routing as every other message. */
 		struct pt_outbox_item it = {
 			.channel = ch->name,
 			.to = t->phone,
@@ -532,7 +508,9 @@ static int notify(const struct pt_config *cfg, const struct pt_dialogs *dialogs,
 			.ticket_id = t->id,
 			.not_sms = ch->adapter->kind != PT_CHAN_SMS,
 		};
-		rc = pt_outbox_enqueue(db, &it, NULL);
+		rc = pt_actions_queue_chat(cfg, db, &it, tmpl, t->lang, NULL);
+		if (rc == PT_ENOTFOUND)
+			rc = PT_OK;
 	}
 	free(out);
 	return rc < 0 ? rc : 1;

@@ -75,7 +75,7 @@
  * WhatsApp's "outside the 24-hour window" (error 131047) can come in the send
  * response itself, not only in a later status: the row fails and, in the same
  * transaction, its text is queued on the channel's SMS fallback
- * (pt_sender_set_sms_fallback; pt_outbox_fallback_sms, once; a broadcast row's fallback takes its place in
+ * (struct pt_sender_channel.sms_fallback; pt_outbox_fallback_sms, once; a broadcast row's fallback takes its place in
  * the broadcast, pt_broadcast_adopt_fallback), and that channel is scanned at
  * once.
  *
@@ -170,7 +170,6 @@ struct slot {
 
 struct chan_rt {
 	const struct pt_sender_channel *c;
-	_Atomic(const char *) sms_fallback; /* pt_sender_set_sms_fallback; NULL = none */
 	_Atomic uint64_t sent, failed, retried, dead; /* for /metrics */
 	int64_t interval_us; /* 0 = unlimited */
 	int64_t tat_us;      /* the pacer's next start time */
@@ -693,7 +692,7 @@ static void job_outcome(struct pt_sender *s, struct job *j, int result)
 	j->fin.channel = c->c->name;
 	j->fin.adapter_type = c->c->adapter->type;
 	j->fin.peer = j->to;
-	j->fin.sms_fallback = atomic_load(&c->sms_fallback);
+	j->fin.sms_fallback = c->c->sms_fallback;
 	j->fin.broadcast_id = j->broadcast_id;
 	if (result == PT_SEND_OK)
 		atomic_fetch_add(&c->sent, 1);
@@ -1262,18 +1261,6 @@ void pt_sender_stop(struct pt_sender *s)
 	pthread_join(s->thread, NULL);
 	sender_free(s);
 	pt_log(PT_LOG_INFO, "sender_stopped", "ok=1");
-}
-
-int pt_sender_set_sms_fallback(struct pt_sender *s, const char *channel, const char *sms_channel)
-{
-	for (int i = 0; s && channel && i < s->nch; i++) {
-		if (strcmp(s->ch[i].c->name, channel) != 0)
-			continue;
-		atomic_store(&s->ch[i].sms_fallback,
-			     sms_channel && sms_channel[0] ? sms_channel : NULL);
-		return PT_OK;
-	}
-	return PT_ENOTFOUND;
 }
 
 int pt_sender_channel_stats(struct pt_sender *s, const char *channel, struct pt_sender_stats *out)

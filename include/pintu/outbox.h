@@ -151,6 +151,11 @@ struct pt_sender_channel {
 	const struct pt_adapter *adapter;
 	const void *conf;
 	double rate_per_s; /* 0 = unlimited */
+	/* A WhatsApp message the provider refuses in its send response with error
+	 * 131047 (outside the 24-hour window) is queued again as an SMS on this
+	 * channel, once, as pt_actions_chat_fallback() does for a later status; a
+	 * broadcast row's fallback stays part of its broadcast. NULL = none. */
+	const char *sms_fallback;
 };
 
 struct pt_sender_opts {
@@ -165,15 +170,6 @@ struct pt_sender_opts {
  * zero fields take the defaults. NULL on failure. */
 struct pt_sender *pt_sender_start(struct pt_store *st, const struct pt_sender_channel *chans,
 				  int nchans, const struct pt_sender_opts *opts);
-/* WhatsApp channel channel: a message the provider refuses in its send
- * response with error 131047 (outside the 24-hour window) is queued again as
- * an SMS on sms_channel (the channel's configured sms_channel), once, as
- * pt_actions_chat_fallback() does for a later 131047 status; a broadcast row's
- * fallback stays part of its broadcast. NULL or "" = no fallback (the row just
- * fails; the default). sms_channel must outlive the sender. Safe to call
- * while the sender runs (`pintu serve` calls it right after pt_sender_start).
- * PT_OK; PT_ENOTFOUND when the sender has no such channel. */
-int pt_sender_set_sms_fallback(struct pt_sender *s, const char *channel, const char *sms_channel);
 /* Ask the sender to look for due rows now (after a commit that queued some). */
 void pt_sender_wake(struct pt_sender *s);
 /* Stop the thread and free s; call before pt_store_close(). Nothing new is

@@ -194,7 +194,7 @@ int main(void)
 
 	/* phase 2: rate-limited */
 	ch->rate_per_s = rate;
-	struct pt_sender_channel sc = { ch->name, &fake, NULL, rate };
+	struct pt_sender_channel sc = { ch->name, &fake, NULL, rate, NULL };
 	struct pt_sender *snd = pt_sender_start(st, &sc, 1, NULL);
 	struct pt_broadcast_pump *pump = pt_broadcast_pump_start(st, cfg, snd);
 	if (!snd || !pump)

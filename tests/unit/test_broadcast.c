@@ -541,7 +541,7 @@ PT_TEST(test_sender_order)
 	struct enq s1 = { "+6281234500029", 900 };
 	PT_CHECK_INT(pt_store_exec(st, enq_fn, &s1), PT_OK);
 
-	struct pt_sender_channel ch = { "fake", &fake, NULL, 5 }; /* 5/s: one by one */
+	struct pt_sender_channel ch = { "fake", &fake, NULL, 5, NULL }; /* 5/s: one by one */
 	struct pt_sender *snd = pt_sender_start(st, &ch, 1, NULL);
 	PT_CHECK(snd != NULL);
 	int n = wait_sent(12);
@@ -638,9 +638,9 @@ PT_TEST(test_sender_window_fallback)
 	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &nofb), PT_OK);
 
 	struct pt_sender_channel ch[] = {
-		{ "fake", &fake, NULL, 0 },
-		{ "wa", &fake_wa, NULL, 0 },
-		{ "wa-nofb", &fake_wa, NULL, 0 },
+		{ "fake", &fake, NULL, 0, NULL },
+		{ "wa", &fake_wa, NULL, 0, "fake" }, /* 131047: by SMS on "fake" */
+		{ "wa-nofb", &fake_wa, NULL, 0, NULL },
 	};
 	struct pt_sender *snd = pt_sender_start(st, ch, 3, NULL);
 	PT_CHECK(snd != NULL);
@@ -648,8 +648,6 @@ PT_TEST(test_sender_window_fallback)
 		MHD_stop_daemon(d);
 		return;
 	}
-	PT_CHECK_INT(pt_sender_set_sms_fallback(snd, "wa", "fake"), PT_OK);
-	PT_CHECK_INT(pt_sender_set_sms_fallback(snd, "nope", "fake"), PT_ENOTFOUND);
 	int n = wait_sent(5); /* 3 WhatsApp attempts, 2 SMS fallbacks */
 	usleep(300000);
 	pt_sender_stop(snd);
@@ -727,9 +725,9 @@ PT_TEST(test_sender_provider_optout)
 	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &b), PT_OK);
 	PT_CHECK_INT(pt_store_exec(st, wa_enq_fn, &c), PT_OK);
 	struct pt_sender_channel ch[] = {
-		{ "fake", &fake, NULL, 0 },
-		{ "tw", &fake_tw, NULL, 0 },
-		{ "tg", &fake_tg, NULL, 0 },
+		{ "fake", &fake, NULL, 0, NULL },
+		{ "tw", &fake_tw, NULL, 0, NULL },
+		{ "tg", &fake_tg, NULL, 0, NULL },
 	};
 	struct pt_sender *snd = pt_sender_start(st, ch, 3, NULL);
 	PT_CHECK(snd != NULL);
