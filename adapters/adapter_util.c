@@ -194,7 +194,13 @@ static int ctype_is_json(const char *ct)
 int pt_adu_src_open(struct pt_adu_src *s, const struct pt_http_req *req, enum pt_adu_body kind,
 		    int use_query, char *err, size_t errlen)
 {
-	memset(s, 0, sizeof(*s));
+	/* Field by field, not a memset: the form's field array and num[] are
+	 * only read up to their counts (this runs per webhook). */
+	s->form.n = 0;
+	s->form.buf = NULL;
+	s->have_form = 0;
+	s->json = NULL;
+	s->nnum = 0;
 	s->query = req->query;
 	s->use_query = use_query;
 	if (kind == PT_ADU_BODY_NONE || !req->body || req->body_len == 0)

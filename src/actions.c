@@ -45,6 +45,7 @@
 #include "pintu/store.h"
 #include "pintu/text.h"
 #include "pintu/outbox.h"
+#include "pintu/procedure.h"
 #include "pintu/subscriptions.h"
 #include "pintu/tickets.h"
 
@@ -142,6 +143,10 @@ static int create_ticket(struct pt_actions_ctx *ctx, struct pt_session *s, char 
 	pt_strlcpy(t.channel, ctx->chan->name, sizeof(t.channel));
 	pt_strlcpy(t.phone, ctx->phone, sizeof(t.phone));
 	pt_strlcpy(t.lang, s->lang[0] ? s->lang : "id", sizeof(t.lang));
+	/* The due time goes in with the row (pt_proc_on_create then only links
+	 * a duplicate). */
+	t.created_ms = pt_now_ms();
+	t.due_ms = pt_proc_due_ms(ctx->cfg, "received", t.program, t.created_ms);
 	int rc = pt_ticket_create(ctx->db, &t, ctx->contact_id);
 	if (rc < 0)
 		return rc;

@@ -155,6 +155,23 @@ void pt_log(enum pt_log_level level, const char *event, const char *fmt, ...)
 	fputs(line, stderr);
 }
 
+size_t pt_i64_dec(int64_t v, char *out)
+{
+	char tmp[21];
+	size_t n = 0, len = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		out[len++] = '-';
+	while (n > 0)
+		out[len++] = tmp[--n];
+	out[len] = '\0';
+	return len;
+}
+
 size_t pt_strlcpy(char *dst, const char *src, size_t cap)
 {
 	size_t n = strlen(src);

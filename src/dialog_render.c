@@ -272,9 +272,10 @@ static void add_line(struct menu *m, int num, const char *label_tpl, const char 
 	if (m->n + 1 >= (int)PT_ARRAY_LEN(m->lines))
 		return;
 	size_t start = m->b.len;
-	char num_s[8];
-	int k = snprintf(num_s, sizeof(num_s), "%d ", num);
-	dlg_buf_put(&m->b, num_s, (size_t)k);
+	char num_s[24];
+	size_t k = pt_i64_dec(num, num_s);
+	num_s[k++] = ' ';
+	dlg_buf_put(&m->b, num_s, k);
 	if (label_tpl)
 		dlg_render_template(r, label_tpl, NULL, 0, &m->b);
 	else

@@ -59,7 +59,9 @@ int pt_form_parse(struct pt_form *f, const char *s, size_t len)
 {
 	size_t i, pairs = 1, pos = 0, start;
 
-	memset(f, 0, sizeof(*f));
+	/* Not a memset: fields[] past n is never read (this runs per webhook). */
+	f->n = 0;
+	f->buf = NULL;
 	if (s == NULL || len == 0)
 		return PT_OK;
 	if (len > PT_FORM_MAX_BYTES)

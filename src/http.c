@@ -40,6 +40,7 @@
 #define WEB_BODY_MAX (8u << 20) /* staff requests: a CSV import of subscribers at most */
 #define WEB_WORKERS 2
 #define WEB_HEADERS_MAX 48
+#define POOL_MAX 256
 
 enum phase { PH_NEW = 0, PH_BODY, PH_WAIT, PH_DONE };
 
@@ -62,6 +63,11 @@ struct pt_http {
 	pthread_cond_t wcv;
 	struct req *whead, *wtail;
 	int wstop;
+	/* Spare request structs (~13 KB each): malloc/free of that size per
+	 * webhook showed in profiles. At most POOL_MAX are kept. */
+	pthread_mutex_t pool_mu;
+	struct req *pool;
+	int npool;
 };
 
 /* A staff-side request: its headers copied before suspending, the handler's
@@ -99,6 +105,7 @@ struct req {
 	 * fills ir.msg, the inbox resets ir's results, render fills resp). */
 	struct pt_inbox_req ir;
 	struct pt_http_resp resp;
+	struct req *pool_next; /* in h->pool while unused */
 };
 
 static void count(struct pt_http *h, unsigned status)
@@ -153,8 +160,15 @@ static enum MHD_Result send_closing(struct MHD_Connection *conn, struct pt_http 
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-	struct req *r = malloc(sizeof(*r));
-	if (!r)
+	struct pt_http *h = cls;
+	pthread_mutex_lock(&h->pool_mu);
+	struct req *r = h->pool;
+	if (r) {
+		h->pool = r->pool_next;
+		h->npool--;
+	}
+	pthread_mutex_unlock(&h->pool_mu);
+	if (!r && !(r = malloc(sizeof(*r))))
 		return NULL;
 	memset(r, 0, offsetof(struct req, ir));
 	r->ir.reply.has_text = 0;
@@ -189,8 +203,17 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(r->body);
 	free(r->batch);
 	pt_form_clear(&r->query);
-	free(r);
 	*con_cls = NULL;
+	struct pt_http *h = r->h;
+	pthread_mutex_lock(&h->pool_mu);
+	if (h->npool < POOL_MAX) {
+		r->pool_next = h->pool;
+		h->pool = r;
+		h->npool++;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&h->pool_mu);
+	free(r);
 }
 
 static const char *header_cb(const void *hctx, const char *name)
@@ -825,6 +848,7 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 	h->inbox = inbox;
 	h->st = st;
 	pthread_mutex_init(&h->wmu, NULL);
+	pthread_mutex_init(&h->pool_mu, NULL);
 	pthread_cond_init(&h->wcv, NULL);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
@@ -905,5 +929,11 @@ void pt_http_stop(struct pt_http *h)
 		pthread_join(h->workers[i], NULL);
 	pthread_mutex_destroy(&h->wmu);
 	pthread_cond_destroy(&h->wcv);
+	while (h->pool) {
+		struct req *r = h->pool;
+		h->pool = r->pool_next;
+		free(r);
+	}
+	pthread_mutex_destroy(&h->pool_mu);
 	free(h);
 }

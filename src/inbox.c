@@ -6,22 +6,29 @@
  * same time and a step's effects (inbound row, contact, session, ticket, reply
  * rows) commit together or not at all.
  *
- * Exactly once. Each inbound message gets a dedupe key stored as the unique
- * messages.provider_id of its 'in' row:
- *   SMS/chat with a provider id      "m:<id>"
- *   USSD, history mode (AT)          "u:<phone>:<session>:<length>:<64-bit FNV of
- *                                    the text>" - the text grows every round, so
- *                                    (caller, session, text) names a round; the
- *                                    caller is in the key so an aggregator that
- *                                    reuses session ids never replays one
- *                                    resident's screen to another
+ * Exactly once. How a retry is recognised:
+ *   SMS/chat/USSD with a provider id the dedupe key "m:<id>", stored as the
+ *                                    unique messages.provider_id of the 'in' row
+ *   USSD, history mode (AT), no id   the round: the text grows every round, so
+ *                                    (session, text) names a round. The session
+ *                                    row keeps its last ROUNDS_MAX rounds
+ *                                    (sessions.rounds: "<48-bit FNV of session
+ *                                    and text>:<'in' row id>;" each, in hex), so
+ *                                    the lookup costs no index: the row is read
+ *                                    anyway, and per resident, so an aggregator
+ *                                    that reuses session ids never replays one
+ *                                    resident's screen to another. (Until schema
+ *                                    6 this was a "u:..." key in the unique
+ *                                    index: one more random page write per step.)
  *   SMS without a usable id          none; instead the same text from the same
  *                                    number within DUP_WINDOW_MS of the previous
  *                                    one is a retry
  *   USSD newest-input mode, no id    none (a retry cannot be told from the same
  *                                    answer typed twice; configure message_id)
  * A retry finds the earlier row and answers with the reply stored for it
- * (messages.in_reply_to); nothing else is written.
+ * (messages.reply); nothing else is written. Every path that records a USSD
+ * round (the dialog step, the rate-limit notice, the apology) records it in
+ * the session row too, in the same transaction.
  *
  * USSD input. Africa's Talking sends every input so far joined by '*', and a
  * resident can type '*' inside a free-text answer, so we never split the
@@ -89,6 +96,11 @@
 #define INFO_NOTICE "Terima kasih, tambahan data untuk pengaduan %s sudah kami terima."
 #define NOTE_PREFIX "resident reply: "
 #define NOTE_TEXT_MAX 1000
+/* USSD rounds remembered per session row for retries: a whole complaint is
+ * 11 rounds, so a late retry of any round of the current dial is still
+ * answered from the database. Kept short: the row is rewritten every step. */
+#define ROUNDS_MAX 12
+#define ROUND_TEXT 32 /* "<12 hex>:<hex id>;" */
 
 struct pt_inbox {
 	struct pt_store *st;
@@ -149,6 +161,12 @@ struct step {
 	char key[PT_ID_MAX + PT_PHONE_MAX + 48];
 	struct pt_session tmp; /* variables for a template outside the conversation */
 	char note[sizeof(NOTE_PREFIX) + NOTE_TEXT_MAX + 4];
+	/* USSD history mode: this round's hash (0: not a USSD round), the
+	 * session row's rounds, and whether this job added one to them. */
+	uint64_t round;
+	char rounds[ROUNDS_MAX * ROUND_TEXT + 1];
+	int rounds_added, session_saved;
+	int have_row; /* session_load found the row */
 };
 
 static void stmts_clear(struct pt_inbox *in);
@@ -232,6 +250,8 @@ enum {
 	Q_CONTACT_LANG,
 	Q_NEEDS_INFO,
 	Q_IN_TICKET,
+	Q_IN_REPLY,
+	Q_SESSION_UPD,
 	Q_COUNT
 };
 
@@ -239,13 +259,14 @@ static const char *const sql_text[Q_COUNT] = {
 	[Q_CONTACT] = "INSERT INTO contacts(phone, lang, created_ms, updated_ms) VALUES(?1, 'id', ?2, ?2) "
 		      "ON CONFLICT(phone) DO UPDATE SET updated_ms = excluded.updated_ms "
 		      "RETURNING id, lang",
-	[Q_SESSION_GET] = "SELECT provider_session, last_text, state, updated_ms FROM sessions "
+	[Q_SESSION_GET] = "SELECT provider_session, last_text, state, updated_ms, rounds FROM sessions "
 			  "WHERE contact_id = ?1 AND channel = ?2",
 	[Q_SESSION_PUT] = "INSERT INTO sessions(contact_id, channel, provider_session, last_text, state, "
-			  "updated_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
+			  "updated_ms, rounds) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) "
 			  "ON CONFLICT(contact_id, channel) DO UPDATE SET "
 			  "provider_session = excluded.provider_session, last_text = excluded.last_text, "
-			  "state = excluded.state, updated_ms = excluded.updated_ms",
+			  "state = excluded.state, updated_ms = excluded.updated_ms, "
+			  "rounds = excluded.rounds",
 	[Q_IN_INSERT] = "INSERT INTO messages(channel, direction, provider_id, contact_id, peer, body, "
 			"reply, status, created_ms, updated_ms) "
 			"VALUES(?1, 'in', ?2, ?3, ?4, ?5, ?6, 'received', ?7, ?7)",
@@ -262,6 +283,11 @@ static const char *const sql_text[Q_COUNT] = {
 			 "AND e.actor = 'resident' AND e.from_status = 'needs_info') "
 			 "ORDER BY t.updated_ms DESC, t.id DESC LIMIT 1",
 	[Q_IN_TICKET] = "UPDATE messages SET ticket_id = ?2 WHERE id = ?1",
+	[Q_IN_REPLY] = "SELECT reply FROM messages WHERE id = ?1 AND direction = 'in'",
+	/* Q_SESSION_PUT when the row is known to exist: one B-tree seek, not an
+	 * insert attempt and then the update. */
+	[Q_SESSION_UPD] = "UPDATE sessions SET provider_session = ?3, last_text = ?4, state = ?5, "
+			  "updated_ms = ?6, rounds = ?7 WHERE contact_id = ?1 AND channel = ?2",
 };
 
 static void stmts_clear(struct pt_inbox *in)
@@ -502,14 +528,17 @@ static int session_load(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, co
 	sqlite3_bind_text(st, 2, chan, -1, SQLITE_STATIC);
 	pt_session_init(&sp->s);
 	pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
-	sp->prev_session[0] = sp->last_text[0] = '\0';
+	sp->prev_session[0] = sp->last_text[0] = sp->rounds[0] = '\0';
 	int rc = sqlite3_step(st);
+	sp->have_row = rc == SQLITE_ROW;
 	if (rc == SQLITE_ROW) {
 		const char *ps = (const char *)sqlite3_column_text(st, 0);
 		const char *lt = (const char *)sqlite3_column_text(st, 1);
 		const char *js = (const char *)sqlite3_column_text(st, 2);
+		const char *rd = (const char *)sqlite3_column_text(st, 4);
 		pt_strlcpy(sp->prev_session, ps ? ps : "", sizeof(sp->prev_session));
 		pt_strlcpy(sp->last_text, lt ? lt : "", sizeof(sp->last_text));
+		pt_strlcpy(sp->rounds, rd ? rd : "", sizeof(sp->rounds));
 		if (js && pt_session_from_json(&sp->s, js, (size_t)sqlite3_column_bytes(st, 2)) < 0) {
 			pt_session_init(&sp->s);
 			pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
@@ -529,20 +558,108 @@ static int session_save(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, co
 	int n = pt_session_to_json(&sp->s, sp->state, sizeof(sp->state));
 	if (n < 0)
 		return n;
-	sqlite3_stmt *st = q_in(in, db, Q_SESSION_PUT);
+	for (int which = sp->have_row ? Q_SESSION_UPD : Q_SESSION_PUT;; which = Q_SESSION_PUT) {
+		sqlite3_stmt *st = q_in(in, db, which);
+		if (!st)
+			return PT_EDB;
+		sqlite3_bind_int64(st, 1, contact_id);
+		sqlite3_bind_text(st, 2, chan, -1, SQLITE_STATIC);
+		if (psess && psess[0])
+			sqlite3_bind_text(st, 3, psess, -1, SQLITE_STATIC);
+		if (last_text)
+			sqlite3_bind_text(st, 4, last_text, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, sp->state, n, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 6, sp->s.updated_ms);
+		if (sp->rounds[0])
+			sqlite3_bind_text(st, 7, sp->rounds, -1, SQLITE_STATIC);
+		int rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return PT_EDB;
+		if (which == Q_SESSION_PUT || sqlite3_changes(db) > 0)
+			break;
+		/* the row went away since it was read: insert it */
+	}
+	sp->session_saved = 1;
+	return PT_OK;
+}
+
+/* ---- USSD rounds (see "Exactly once" above) ---- */
+
+static uint64_t fnv64(const char *p, size_t n);
+static void replay(struct pt_inbox_req *r, const char *reply);
+
+/* The round a USSD history-mode request names: its session and text (48 bits
+ * of a 64-bit FNV-1a: a collision among one resident's last rounds is ~2^-44). */
+static uint64_t round_hash(const struct pt_msg *m)
+{
+	uint64_t h = fnv64(m->session_id, strlen(m->session_id));
+	h = (h ^ 0x1f) * 1099511628211ULL;
+	for (size_t i = 0; i < m->text_len; i++)
+		h = (h ^ (uint8_t)m->text[i]) * 1099511628211ULL;
+	h &= 0xffffffffffffULL;
+	return h ? h : 1;
+}
+
+/* h as 12 lowercase hex digits (no NUL). */
+static void hex12(uint64_t h, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (int i = 11; i >= 0; i--, h >>= 4)
+		out[i] = digits[h & 15];
+}
+
+/* The 'in' row id recorded for round h in rounds, or 0. */
+static int64_t rounds_find(const char *rounds, uint64_t h)
+{
+	char hex[12];
+	hex12(h, hex);
+	for (const char *p = rounds; *p; ) {
+		if (strncmp(p, hex, 12) == 0 && p[12] == ':')
+			return strtoll(p + 13, NULL, 16);
+		const char *semi = strchr(p, ';');
+		if (!semi)
+			break;
+		p = semi + 1;
+	}
+	return 0;
+}
+
+/* Record round h answered by 'in' row id, dropping the oldest past ROUNDS_MAX. */
+static void rounds_add(char *rounds, size_t cap, uint64_t h, int64_t id)
+{
+	int n = 0;
+	for (const char *p = rounds; *p; p++)
+		n += *p == ';';
+	char *start = rounds;
+	while (n >= ROUNDS_MAX) {
+		char *semi = strchr(start, ';');
+		if (!semi)
+			break;
+		start = semi + 1;
+		n--;
+	}
+	size_t len = strlen(start);
+	memmove(rounds, start, len + 1);
+	if (len + ROUND_TEXT >= cap)
+		return; /* cannot happen: ROUNDS_MAX entries fit */
+	hex12(h, rounds + len);
+	snprintf(rounds + len + 12, cap - len - 12, ":%llx;", (unsigned long long)id);
+}
+
+/* A retry of a recorded round: answer with the reply stored on its row. */
+static int replay_round(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *r, int64_t id)
+{
+	sqlite3_stmt *st = q_in(in, db, Q_IN_REPLY);
 	if (!st)
 		return PT_EDB;
-	sqlite3_bind_int64(st, 1, contact_id);
-	sqlite3_bind_text(st, 2, chan, -1, SQLITE_STATIC);
-	if (psess && psess[0])
-		sqlite3_bind_text(st, 3, psess, -1, SQLITE_STATIC);
-	if (last_text)
-		sqlite3_bind_text(st, 4, last_text, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, sp->state, n, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, sp->s.updated_ms);
+	sqlite3_bind_int64(st, 1, id);
 	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		replay(r, (const char *)sqlite3_column_text(st, 0));
+	}
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? PT_OK : PT_EDB;
 }
 
 /* A retry: answer with what the original got (the stored inline reply; for a
@@ -617,11 +734,17 @@ static int inbound_insert(struct pt_inbox *in, sqlite3 *db, const struct pt_inbo
 		return PT_EDB;
 	}
 	*id = sqlite3_last_insert_rowid(db);
+	struct step *sp = in->step;
+	if (sp->round) { /* a USSD round: the session row records it */
+		rounds_add(sp->rounds, sizeof(sp->rounds), sp->round, *id);
+		sp->rounds_added = 1;
+	}
 	return PT_OK;
 }
 
 static uint64_t fnv64(const char *p, size_t n)
 {
+	/* 64-bit FNV-1a */
 	uint64_t h = 14695981039346656037ULL;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
@@ -668,7 +791,11 @@ static int store_and_reply(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req
 			ch->adapter->reply_mode(ch->conf) == PT_REPLY_SEND;
 	const char *inline_reply = NULL;
 	if (ussd) {
-		snprintf(scratch, cap, "%s %s", out->end ? "END" : "CON", out->text);
+		/* "CON <text>" / "END <text>" (memcpy: this runs for every step) */
+		size_t tl = strnlen(out->text, cap > 5 ? cap - 5 : 0);
+		memcpy(scratch, out->end ? "END " : "CON ", 4);
+		memcpy(scratch + 4, out->text, tl);
+		scratch[4 + tl] = '\0';
 		inline_reply = scratch;
 	} else if (!send_mode) {
 		inline_reply = out->text;
@@ -857,18 +984,23 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		goto out;
 
 	const char *key = NULL;
+	sp->round = 0;
+	sp->rounds_added = sp->session_saved = 0;
 	if (m->provider_id[0]) {
 		snprintf(sp->key, sizeof(sp->key), "m:%s", m->provider_id);
 		key = sp->key;
 	} else if (ussd && m->ussd_input == PT_USSD_HISTORY) {
-		/* The history names the round; a 64-bit hash keeps the index small. */
-		snprintf(sp->key, sizeof(sp->key), "u:%s:%s:%zu:%016llx", m->from, m->session_id,
-			 m->text_len, (unsigned long long)fnv64(m->text, m->text_len));
-		key = sp->key;
+		/* The history names the round; the session row knows the rounds
+		 * it answered. */
+		sp->round = round_hash(m);
+		int64_t id = rounds_find(sp->rounds, sp->round);
+		if (id > 0 && (rc = replay_round(in, db, r, id)) < 0)
+			goto out;
 	}
 	/* USSD with only the newest input and no id: a round cannot be told from
 	 * a resident typing the same answer twice, so it is never deduplicated. */
-	if ((key || !ussd) && (rc = find_duplicate(in, db, r, key, contact_id, now)) < 0)
+	if (!r->duplicate && (key || !ussd) &&
+	    (rc = find_duplicate(in, db, r, key, contact_id, now)) < 0)
 		goto out;
 	if (r->duplicate) {
 		atomic_fetch_add(&in->duplicates, 1);
@@ -932,28 +1064,36 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	if (sc)
 		atomic_fetch_add(&sc->steps, 1);
 	sp->s.updated_ms = now;
+	/* The reply row first: a USSD round's row id goes into the session row. */
+	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
+			     sizeof(sp->state), NULL);
+	if (rc < 0)
+		goto out;
 	if ((rc = session_save(in, db, contact_id, ch->name, ussd ? m->session_id : NULL,
 			       ussd ? m->text : NULL, sp)) < 0)
 		goto out;
 	int lang_changed = strcmp(sp->s.lang, lang) != 0;
 	if (lang_changed) {
 		sqlite3_stmt *st = q_in(in, db, Q_CONTACT_LANG);
-		if (!st)
+		if (!st) {
+			rc = PT_EDB;
 			goto out;
+		}
 		sqlite3_bind_int64(st, 1, contact_id);
 		sqlite3_bind_text(st, 2, sp->s.lang, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st) == SQLITE_DONE ? PT_OK : PT_EDB;
 		sqlite3_reset(st);
 		if (rc < 0)
 			goto out;
+		contact_lang_cached(in, m->from, sp->s.lang); /* nothing below can fail */
 	}
-	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
-			     sizeof(sp->state), NULL);
-	if (rc == PT_OK && lang_changed) /* only now: a failed job rolls the row back */
-		contact_lang_cached(in, m->from, sp->s.lang);
-	if (rc == PT_OK && actx.ticket_id)
+	if (actx.ticket_id)
 		atomic_fetch_add(&in->tickets, 1);
 out:
+	/* A round recorded without a dialog step (the rate-limit notice, the
+	 * apology): the session row learns it, everything else as it was. */
+	if (rc == PT_OK && sp->rounds_added && !sp->session_saved)
+		rc = session_save(in, db, contact_id, ch->name, sp->prev_session, sp->last_text, sp);
 	return rc;
 }
 

@@ -6,6 +6,7 @@
  *   2 -> 3  pt_schema_procedure  (src/procedure.c: ticket work columns, notes, ticket links, satisfaction)
  *   3 -> 4  pt_schema_subscriptions (src/subscriptions.c: broadcast subscriptions, opt-outs)
  *   4 -> 5  pt_schema_broadcast  (src/broadcast.c: broadcasts, recipients, outbox priority)
+ *   5 -> 6  sessions.rounds      (inline in src/store.c; used by src/inbox.c)
  * Each is run once inside a transaction; never edit one that has shipped,
  * append a new one instead.
  */

@@ -839,19 +839,23 @@ out:
 int pt_proc_on_create(sqlite3 *db, const struct pt_config *cfg, struct pt_ticket *t,
 		      char dup_number[9])
 {
+	/* On the writer's hot path (every ticket a dialog files): cached
+	 * statements, and no UPDATE when the row already has its due time
+	 * (pt_ticket_create was given it) and no duplicate was found. */
+	static const char sql_dup[] =
+		"SELECT number FROM tickets WHERE nik = ?1 AND program = ?2 "
+		"AND id != ?3 AND status NOT IN ('resolved','rejected') AND "
+		"created_ms >= ?4 ORDER BY created_ms, id LIMIT 1";
+	static const char sql_set[] = "UPDATE tickets SET due_ms = ?2, linked_to = ?3 WHERE id = ?1";
 	sqlite3_stmt *s = NULL;
 	int rc = PT_EDB;
 	dup_number[0] = '\0';
 	if (!db || !t)
 		return PT_EINVAL;
-	t->due_ms = pt_proc_due_ms(cfg, t->status[0] ? t->status : "received", t->program,
-				   t->created_ms);
+	int64_t due = pt_proc_due_ms(cfg, t->status[0] ? t->status : "received", t->program,
+				     t->created_ms);
 	if (t->nik[0] && t->program[0]) {
-		if (sqlite3_prepare_v2(db,
-				       "SELECT number FROM tickets WHERE nik = ?1 AND program = ?2 "
-				       "AND id != ?3 AND status NOT IN ('resolved','rejected') AND "
-				       "created_ms >= ?4 ORDER BY created_ms, id LIMIT 1",
-				       -1, &s, NULL) != SQLITE_OK)
+		if ((s = pt_store_stmt(db, sql_dup)) == NULL)
 			goto out;
 		sqlite3_bind_text(s, 1, t->nik, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, t->program, -1, SQLITE_STATIC);
@@ -860,22 +864,25 @@ int pt_proc_on_create(sqlite3 *db, const struct pt_config *cfg, struct pt_ticket
 		int st = sqlite3_step(s);
 		if (st == SQLITE_ROW)
 			pt_store_col_text(s, 0, dup_number, 9);
-		else if (st != SQLITE_DONE)
+		sqlite3_reset(s);
+		if (st != SQLITE_ROW && st != SQLITE_DONE)
 			goto out;
-		sqlite3_finalize(s);
-		s = NULL;
 	}
-	if (sqlite3_prepare_v2(db, "UPDATE tickets SET due_ms = ?2, linked_to = ?3 WHERE id = ?1",
-			       -1, &s, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_int64(s, 1, t->id);
-	if (t->due_ms > 0)
-		sqlite3_bind_int64(s, 2, t->due_ms);
-	else
-		sqlite3_bind_null(s, 2);
-	bind_opt(s, 3, dup_number);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		goto out;
+	if (due != t->due_ms || dup_number[0]) {
+		t->due_ms = due;
+		if ((s = pt_store_stmt(db, sql_set)) == NULL)
+			goto out;
+		sqlite3_bind_int64(s, 1, t->id);
+		if (t->due_ms > 0)
+			sqlite3_bind_int64(s, 2, t->due_ms);
+		else
+			sqlite3_bind_null(s, 2);
+		bind_opt(s, 3, dup_number);
+		int st = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (st != SQLITE_DONE)
+			goto out;
+	}
 	rc = PT_OK;
 	if (dup_number[0])
 		pt_log(PT_LOG_INFO, "ticket_duplicate", "number=%s linked_to=%s", t->number,
@@ -885,7 +892,6 @@ out:
 		db_fail(db, "on_create");
 		dup_number[0] = '\0';
 	}
-	sqlite3_finalize(s);
 	return rc;
 }
 

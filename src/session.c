@@ -132,8 +132,7 @@ static void jw_str(struct jw *w, const char *s)
 static void jw_int(struct jw *w, int64_t v)
 {
 	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-	jw_raw(w, tmp, (size_t)n);
+	jw_raw(w, tmp, pt_i64_dec(v, tmp));
 }
 
 /* Compact JSON into buf; length, or PT_ETOOBIG (buf then holds ""). */

@@ -8,6 +8,7 @@
  *       (docs/architecture.md, "Schema (version 1)").
  *   2..5 - staff accounts, the office procedure, subscriptions, broadcasts:
  *       scripts kept with their modules (src/migrations.h).
+ *   6 - sessions.rounds: the USSD rounds a session answered (src/inbox.c).
  *
  * Migrations: migrations[i] is an SQL script that upgrades version i to i+1.
  * Each runs inside its own BEGIN IMMEDIATE transaction that also sets
@@ -36,7 +37,8 @@
  * ran (done may free it), so the next pointer is read first.
  *
  * Pipelined durability. The writer connection commits with synchronous=NORMAL
- * (in WAL mode a COMMIT then writes the frames but does not fsync), and hands
+ * (in WAL mode a COMMIT then writes the frames but does not fsync; through
+ * src/walbuf.c a commit's frames go to the file in one write), and hands
  * the committed batch to the syncer thread, which fdatasync()s the WAL file and
  * only then calls the batch's done() callbacks. So the writer already runs the
  * next batch while the previous one is being synced, and no done() runs before
@@ -72,6 +74,7 @@
 
 #include "pintu/common.h"
 #include "migrations.h"
+#include "walbuf.h"
 
 #define BATCH_MAX 512
 #define PATH_CAP 4096
@@ -162,6 +165,8 @@ static const char *const migrations[] = {
 	pt_schema_procedure, /* 2 -> 3: the office procedure (src/procedure.c) */
 	pt_schema_subscriptions, /* 3 -> 4: broadcast subscriptions (src/subscriptions.c) */
 	pt_schema_broadcast, /* 4 -> 5: broadcasts (src/broadcast.c) */
+	/* 5 -> 6: the USSD rounds a session answered, for retries (src/inbox.c) */
+	"ALTER TABLE sessions ADD COLUMN rounds TEXT;\n",
 };
 
 _Static_assert(PT_ARRAY_LEN(migrations) == PT_STORE_SCHEMA_VERSION,
@@ -333,10 +338,11 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 	}
 }
 
-static sqlite3 *open_conn(const char *path, char *err, size_t errlen)
+/* vfs: NULL for the default one (see src/walbuf.c for the writer's). */
+static sqlite3 *open_conn(const char *path, const char *vfs, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
 			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -393,7 +399,9 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	}
 	if (strcmp(path, ":memory:") != 0 && make_parent_dirs(path, err, errlen) != PT_OK)
 		goto fail;
-	st->db = open_conn(path, err, errlen);
+	/* The writer gathers its WAL appends (src/walbuf.c); ":memory:" has no WAL. */
+	st->db = open_conn(path, strcmp(path, ":memory:") != 0 ? pt_walbuf_vfs() : NULL, err,
+			   errlen);
 	if (st->db == NULL)
 		goto fail;
 
@@ -442,7 +450,7 @@ fail:
 sqlite3 *pt_store_open_reader(struct pt_store *st)
 {
 	char err[256];
-	sqlite3 *db = open_conn(st->path, err, sizeof(err));
+	sqlite3 *db = open_conn(st->path, NULL, err, sizeof(err));
 	if (db == NULL)
 		pt_log(PT_LOG_ERROR, "store_reader_open_failed", "error=\"%s\"", err);
 	return db;
@@ -526,6 +534,11 @@ static int sync_wal(struct pt_store *st)
 	 * anything more until a restart. */
 	if (atomic_load(&st->sync_failed))
 		return PT_EIO;
+	if (pt_walbuf_failed()) { /* a WAL write SQLite could not be told about */
+		if (!atomic_exchange(&st->sync_failed, 1))
+			pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"WAL write failed\"");
+		return PT_EIO;
+	}
 	int fd = open(st->walpath, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"open: %s\"", strerror(errno));
@@ -746,7 +759,7 @@ int pt_store_start(struct pt_store *st)
 		st->started = 1;
 	if (rc == 0 && st->walpath[0]) {
 		char e[256];
-		st->ckdb = open_conn(st->path, e, sizeof(e));
+		st->ckdb = open_conn(st->path, NULL, e, sizeof(e));
 		if (st->ckdb && pthread_create(&st->ck_thread, NULL, checkpointer_main, st) == 0)
 			st->ck_started = 1;
 	}

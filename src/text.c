@@ -242,6 +242,22 @@ size_t pt_gsm7_fold(const char *in, size_t len, char *out, size_t cap)
 	if (in == NULL)
 		len = 0;
 	while (i < len) {
+		/* A run of ASCII (nothing to fold) is copied in one go: dialog
+		 * screens are mostly ASCII and this runs for every reply. */
+		size_t run = 0;
+		while (i + run < len && s[i + run] < 0x80)
+			run++;
+		if (run > 0) {
+			if (out_put(out, cap, &pos, in + i, run) < 0) {
+				/* as much as fits, as the character-wise loop did */
+				size_t room = cap > 0 && pos < cap - 1 ? cap - 1 - pos : 0;
+				memcpy(out + pos, in + i, room);
+				pos += room;
+				break;
+			}
+			i += run;
+			continue;
+		}
 		long cp;
 		size_t n = utf8_next(s + i, len - i, &cp);
 		const char *r = gsm7_fold_one(cp);

@@ -193,8 +193,9 @@ int pt_ticket_create(sqlite3 *db, struct pt_ticket *t, int64_t contact_id)
 	pt_strlcpy(t->status, "received", sizeof(t->status));
 	if (t->lang[0] == '\0')
 		pt_strlcpy(t->lang, "id", sizeof(t->lang));
-	t->created_ms = now;
-	t->updated_ms = now;
+	if (t->created_ms <= 0)
+		t->created_ms = now;
+	t->updated_ms = t->created_ms;
 	int rc = PT_EEXIST;
 	for (int i = 0; i < NUMBER_ATTEMPTS && rc == PT_EEXIST; i++) {
 		pt_ticket_random(t->number);
@@ -207,7 +208,7 @@ int pt_ticket_create(sqlite3 *db, struct pt_ticket *t, int64_t contact_id)
 		return PT_EDB;
 	}
 	t->id = sqlite3_last_insert_rowid(db);
-	rc = add_event(db, t->id, "resident", NULL, "received", NULL, now);
+	rc = add_event(db, t->id, "resident", NULL, "received", NULL, t->created_ms);
 	if (rc != PT_OK)
 		return PT_EDB;
 	pt_log(PT_LOG_INFO, "ticket_created", "number=%s type=%s channel=%s", t->number, t->type,

@@ -60,6 +60,9 @@ void pt_log(enum pt_log_level level, const char *event, const char *fmt, ...)
 /* Copy at most cap-1 bytes of src into dst, always NUL-terminated.
  * Returns the length of src (so truncation shows as >= cap). */
 size_t pt_strlcpy(char *dst, const char *src, size_t cap);
+/* v in decimal into out (at least 21 bytes), NUL-terminated; returns the
+ * length. For hot paths where snprintf("%lld") showed in profiles. */
+size_t pt_i64_dec(int64_t v, char *out);
 
 /* ms since the epoch as "2026-11-22T15:44:25Z" (UTC, ISO 8601) in out (cap >= 21). */
 void pt_iso_utc(int64_t ms, char *out, size_t cap);

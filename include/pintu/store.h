@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 /* The schema version this binary writes; see the history in src/store.c. */
-#define PT_STORE_SCHEMA_VERSION 5
+#define PT_STORE_SCHEMA_VERSION 6
 
 struct pt_store;
 

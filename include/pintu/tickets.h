@@ -37,7 +37,8 @@ struct pt_ticket {
 };
 
 /* Insert t (status "received") with a fresh random number (retried on collision),
- * add the first event (actor "resident"), set t->id, t->number, timestamps.
+ * add the first event (actor "resident"), set t->id, t->number, timestamps
+ * (created_ms is kept when the caller set it; due_ms is stored as given).
  * contact_id links the contact row. Returns PT_OK or PT_EDB. */
 int pt_ticket_create(sqlite3 *db, struct pt_ticket *t, int64_t contact_id);
 /* Load by 8-digit number. PT_ENOTFOUND if none. */

@@ -64,6 +64,11 @@ test('inbound: a USSD complaint counts as one message; the 21st dial in a minute
 	match(again.text, WAIT, 'with the notice every time');
 	const n = sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${ussd.phone}'`)[0].n;
 	assert(n > 21, `every round stored (${n})`);
+	// the provider retries the limited round: the same END, nothing stored
+	const retry = await ussd.round('');
+	eq(retry.raw, again.raw, 'a retried limited round gets the same answer');
+	eq(sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${ussd.phone}'`)[0].n, n,
+		'the retry stored nothing');
 });
 
 test('inbound: needs_info - the next SMS is attached to the ticket and acknowledged, the one after goes to the dialog', async (t) => {

@@ -128,6 +128,44 @@ test('ussd: the same provider request twice gives the same reply and one ticket'
 	noMatch(c.text, /pilihan tidak dikenali/i, 'conversation continues normally after a retry');
 });
 
+test('ussd: a late retry of an earlier round is answered from the database and changes nothing', async (t) => {
+	const h = await t.server();
+	const u = new AtUssd(h);
+	const a = await u.dial();
+	const b = await u.send(opt(a.text, /Sampaikan pengaduan/i));
+	const c = await u.send(opt(b.text, /sendiri|saya|keluarga/i));
+	const before = sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${u.phone}'`)[0].n;
+	// the provider's retry of round 1 arrives after round 2 was answered
+	const lateB = await u.round(u.inputs.slice(0, 1).join('*'));
+	eq(lateB.raw, b.raw, 'a late retry of round 1 gets round 1\'s screen');
+	const lateA = await u.round('');
+	eq(lateA.raw, a.raw, 'a late retry of the opening round gets the main menu again');
+	const after = sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${u.phone}'`)[0].n;
+	eq(after, before, 'the retries stored no message');
+	// the conversation goes on from round 2, not from the retried rounds
+	const d = await u.send(opt(c.text, /PKH|BPNT|bantuan|program|lainnya/i) || '1');
+	noMatch(d.text, /pilihan tidak dikenali|Sampaikan pengaduan/i, `the next answer continues the complaint: ${d.text}`);
+	// the rounds live in the session row, not in the unique message index
+	const row = sql(h.db, `select s.rounds from sessions s join contacts c on c.id = s.contact_id where c.phone = '${u.phone}' and s.channel = 'at-ussd'`)[0];
+	match(row.rounds || '', /^([0-9a-f]{12}:[0-9a-f]+;){4}$/, 'four rounds recorded in the session row');
+	eq(sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${u.phone}' and provider_id is not null`)[0].n, 0,
+		'USSD rounds carry no dedupe key in messages.provider_id');
+});
+
+test('ussd: an aggregator reusing a session id for another caller never gets the first caller\'s screen', async (t) => {
+	const h = await t.server();
+	const u1 = new AtUssd(h);
+	const a = await u1.dial();
+	const b = await u1.send(opt(a.text, /Sampaikan pengaduan/i));
+	const u2 = new AtUssd(h, { sessionId: u1.sessionId });
+	const x = await u2.dial();
+	match(x.text, /Sampaikan pengaduan/i, `the second caller gets the main menu: ${x.text}`);
+	const y = await u2.send(opt(x.text, /Cek status/i));
+	assert(y.raw !== b.raw, 'the second caller\'s round 1 is processed, not replayed from the first caller');
+	eq(sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${u2.phone}'`)[0].n, 2,
+		'both rounds of the second caller stored');
+});
+
 test('ussd: a wrong NIK gives an error and the same question, then continues', async (t) => {
 	const h = await t.server();
 	const u = new AtUssd(h);

@@ -1,7 +1,7 @@
 /*
  * test_store.c - open/migrate, version refusal, WAL, the writer's group commit
  * and per-job savepoints, commit failure, pt_store_exec with and without the
- * writer.
+ * writer, the writer's WAL buffer seen whole by other connections.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -439,6 +439,92 @@ PT_TEST(test_exec)
 	pt_store_close(st);
 }
 
+/* ---- the writer's WAL buffer (src/walbuf.c) ---- */
+
+struct blob_arg {
+	int i;
+	unsigned char data[9000]; /* more than two pages: several WAL frames */
+};
+
+static void blob_fill(struct blob_arg *b, int i)
+{
+	b->i = i;
+	for (size_t k = 0; k < sizeof(b->data); k++)
+		b->data[k] = (unsigned char)(i * 131 + k * 7);
+}
+
+static int blob_fn(sqlite3 *db, void *arg)
+{
+	struct blob_arg *b = arg;
+	sqlite3_stmt *s = pt_store_stmt(db, "INSERT INTO wb_test (i, data) VALUES (?1, ?2)");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_int(s, 1, b->i);
+	sqlite3_bind_blob(s, 2, b->data, (int)sizeof(b->data), SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
+static int create_fn(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	return sqlite3_exec(db, "CREATE TABLE wb_test (i INTEGER PRIMARY KEY, data BLOB)", NULL, NULL,
+			    NULL) == SQLITE_OK ? PT_OK : PT_EDB;
+}
+
+/* Frames the writer buffers must be in the WAL file before another connection
+ * can see the commit: every row a reader sees right after each commit is whole,
+ * and so is the file after a checkpoint and a reopen. */
+PT_TEST(test_wal_buffer_visible_to_readers)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "walbuf.db");
+	struct pt_store *st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	PT_CHECK_INT(pt_store_start(st), PT_OK);
+	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
+	sqlite3 *r = pt_store_open_reader(st);
+	static struct blob_arg b, got;
+	int bad = 0;
+	for (int i = 1; i <= 200; i++) {
+		blob_fill(&b, i);
+		if (pt_store_exec(st, blob_fn, &b) != PT_OK) {
+			bad++;
+			continue;
+		}
+		sqlite3_stmt *s = NULL;
+		blob_fill(&got, i);
+		if (sqlite3_prepare_v2(r, "SELECT data FROM wb_test WHERE i = ?1", -1, &s, NULL) != SQLITE_OK) {
+			bad++;
+			continue;
+		}
+		sqlite3_bind_int(s, 1, i);
+		if (sqlite3_step(s) != SQLITE_ROW || sqlite3_column_bytes(s, 0) != (int)sizeof(got.data) ||
+		    memcmp(sqlite3_column_blob(s, 0), got.data, sizeof(got.data)) != 0)
+			bad++;
+		sqlite3_finalize(s);
+	}
+	PT_CHECK_INT(bad, 0);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM wb_test"), 200);
+	/* a checkpoint from another connection copies whole frames */
+	PT_CHECK(sqlite3_exec(r, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(r);
+	pt_store_close(st);
+	sqlite3 *db = NULL;
+	PT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	PT_CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK);
+	PT_CHECK(sqlite3_step(s) == SQLITE_ROW);
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 0), "ok");
+	sqlite3_finalize(s);
+	PT_CHECK_INT(scalar(db, "SELECT COUNT(*) FROM wb_test"), 200);
+	PT_CHECK_INT(scalar(db, "SELECT SUM(length(data)) FROM wb_test"), 200 * 9000);
+	sqlite3_close(db);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pt_test_store_XXXXXX");
@@ -452,6 +538,7 @@ int main(void)
 	PT_RUN(test_group_commit);
 	PT_RUN(test_savepoints_and_commit_failure);
 	PT_RUN(test_exec);
+	PT_RUN(test_wal_buffer_visible_to_readers);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)

@@ -148,6 +148,31 @@ PT_TEST(test_gsm7_fold)
 	PT_CHECK_STR(out, "...");
 	PT_CHECK_INT(pt_gsm7_fold(S("\xc3\xa9\xc3\xa9"), out, 4), 2);
 	PT_CHECK_STR(out, "\xc3\xa9");
+	/* ASCII runs (copied in one go) are cut where the buffer ends, also
+	 * between folded characters */
+	PT_CHECK_INT(pt_gsm7_fold(S("abcdefgh"), out, 5), 4);
+	PT_CHECK_STR(out, "abcd");
+	PT_CHECK_INT(pt_gsm7_fold(S("ab\xe2\x80\x93" "cd\xe2\x80\xa6" "ef"), out, sizeof(out)), 10);
+	PT_CHECK_STR(out, "ab-cd...ef");
+	PT_CHECK_INT(pt_gsm7_fold(S("ab\xe2\x80\x93" "cdefgh"), out, 6), 5);
+	PT_CHECK_STR(out, "ab-cd");
+	PT_CHECK_INT(pt_gsm7_fold(S("x"), out, 1), 0);
+	PT_CHECK_STR(out, "");
+}
+
+PT_TEST(test_i64_dec)
+{
+	char buf[24];
+	PT_CHECK_INT(pt_i64_dec(0, buf), 1);
+	PT_CHECK_STR(buf, "0");
+	PT_CHECK_INT(pt_i64_dec(98, buf), 2);
+	PT_CHECK_STR(buf, "98");
+	PT_CHECK_INT(pt_i64_dec(-1795378231478LL, buf), 14);
+	PT_CHECK_STR(buf, "-1795378231478");
+	PT_CHECK_INT(pt_i64_dec(INT64_MAX, buf), 19);
+	PT_CHECK_STR(buf, "9223372036854775807");
+	PT_CHECK_INT(pt_i64_dec(INT64_MIN, buf), 20);
+	PT_CHECK_STR(buf, "-9223372036854775808");
 }
 
 /* ---- SMS split ---- */
@@ -733,6 +758,7 @@ int main(void)
 	PT_RUN(test_utf8_count);
 	PT_RUN(test_gsm7);
 	PT_RUN(test_gsm7_fold);
+	PT_RUN(test_i64_dec);
 	PT_RUN(test_sms_split);
 	PT_RUN(test_nik_validate);
 	PT_RUN(test_nik_mask);
