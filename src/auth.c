@@ -282,6 +282,16 @@ static const char *col_text(sqlite3_stmt *q, int i)
 	return t ? (const char *)t : "";
 }
 
+/* The account columns id, username, name, role, lang from column i on. */
+static void read_staff(sqlite3_stmt *q, int i, struct pt_staff *who)
+{
+	who->id = sqlite3_column_int64(q, i);
+	pt_strlcpy(who->username, col_text(q, i + 1), sizeof(who->username));
+	pt_strlcpy(who->name, col_text(q, i + 2), sizeof(who->name));
+	who->role = pt_role_parse(col_text(q, i + 3));
+	pt_strlcpy(who->lang, col_text(q, i + 4), sizeof(who->lang));
+}
+
 int pt_auth_username_valid(const char *name)
 {
 	size_t n = name ? strlen(name) : 0;
@@ -710,11 +720,7 @@ static int load_user(sqlite3 *rdb, const char *username, struct pt_staff *who, c
 		return 0;
 	sqlite3_bind_text(q, 1, username, -1, SQLITE_TRANSIENT);
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		who->id = sqlite3_column_int64(q, 0);
-		pt_strlcpy(who->username, col_text(q, 1), sizeof(who->username));
-		pt_strlcpy(who->name, col_text(q, 2), sizeof(who->name));
-		who->role = pt_role_parse(col_text(q, 3));
-		pt_strlcpy(who->lang, col_text(q, 4), sizeof(who->lang));
+		read_staff(q, 0, who);
 		pt_strlcpy(hash, col_text(q, 5), cap);
 		*disabled = sqlite3_column_int(q, 6);
 		found = 1;
@@ -829,11 +835,7 @@ static int find_bearer(sqlite3 *rdb, const char *token, struct pt_staff *who)
 	sqlite3_bind_text(q, 1, th, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, PT_APIKEY_STAFF, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW) {
-		who->id = sqlite3_column_int64(q, 0);
-		pt_strlcpy(who->username, col_text(q, 1), sizeof(who->username));
-		pt_strlcpy(who->name, col_text(q, 2), sizeof(who->name));
-		who->role = pt_role_parse(col_text(q, 3));
-		pt_strlcpy(who->lang, col_text(q, 4), sizeof(who->lang));
+		read_staff(q, 0, who);
 		who->via_token = 1;
 		rc = PT_OK;
 	}
@@ -866,11 +868,7 @@ static int find_session(struct pt_auth *a, sqlite3 *rdb, const char *token, int6
 		*last_seen = sqlite3_column_int64(q, 3);
 		who->session_id = sqlite3_column_int64(q, 0);
 		pt_strlcpy(who->csrf, col_text(q, 1), sizeof(who->csrf));
-		who->id = sqlite3_column_int64(q, 4);
-		pt_strlcpy(who->username, col_text(q, 5), sizeof(who->username));
-		pt_strlcpy(who->name, col_text(q, 6), sizeof(who->name));
-		who->role = pt_role_parse(col_text(q, 7));
-		pt_strlcpy(who->lang, col_text(q, 8), sizeof(who->lang));
+		read_staff(q, 4, who);
 		if (now - *last_seen > a->opts.idle_timeout_ms ||
 		    now - created > a->opts.absolute_timeout_ms)
 			*expired = 1;

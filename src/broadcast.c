@@ -738,18 +738,7 @@ int pt_broadcast_cancel(sqlite3 *db, int64_t id, int64_t now, char *err, size_t 
 		"UPDATE broadcast_recipients SET state = 'cancelled', updated_ms = ?2 WHERE "
 		"broadcast_id = ?1 AND state = 'pending'",
 	};
-	for (size_t i = 0; i < PT_ARRAY_LEN(sql); i++) {
-		sqlite3_stmt *s = pt_store_stmt(db, sql[i]);
-		if (s == NULL)
-			return PT_EDB;
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, now);
-		int src = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (src != SQLITE_DONE)
-			return PT_EDB;
-	}
-	return PT_OK;
+	return pt_store_run_each(db, sql, PT_ARRAY_LEN(sql), id, now);
 }
 
 /* ---- progress and preview (any connection) ---- */
@@ -803,18 +792,7 @@ int pt_broadcast_adopt_fallback(sqlite3 *db, int64_t old_id, int64_t new_id)
 	};
 	if (db == NULL || old_id <= 0 || new_id <= 0)
 		return PT_EINVAL;
-	for (size_t i = 0; i < PT_ARRAY_LEN(sql); i++) {
-		sqlite3_stmt *s = pt_store_stmt(db, sql[i]);
-		if (s == NULL)
-			return PT_EDB;
-		sqlite3_bind_int64(s, 1, old_id);
-		sqlite3_bind_int64(s, 2, new_id);
-		int rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return PT_EDB;
-	}
-	return PT_OK;
+	return pt_store_run_each(db, sql, PT_ARRAY_LEN(sql), old_id, new_id);
 }
 
 struct preview_ctx {

@@ -586,18 +586,24 @@ static int session_save(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, co
 
 /* ---- USSD rounds (see "Exactly once" above) ---- */
 
-static uint64_t fnv64(const char *p, size_t n);
 static void replay(struct pt_inbox_req *r, const char *reply);
+
+/* 64-bit FNV-1a of n bytes, continuing from h (start with FNV_OFFSET). */
+#define FNV_OFFSET 14695981039346656037ULL
+static uint64_t fnv64(uint64_t h, const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
+	return h;
+}
 
 /* The round a USSD history-mode request names: its session and text (48 bits
  * of a 64-bit FNV-1a: a collision among one resident's last rounds is ~2^-44). */
 static uint64_t round_hash(const struct pt_msg *m)
 {
-	uint64_t h = fnv64(m->session_id, strlen(m->session_id));
-	h = (h ^ 0x1f) * 1099511628211ULL;
-	for (size_t i = 0; i < m->text_len; i++)
-		h = (h ^ (uint8_t)m->text[i]) * 1099511628211ULL;
-	h &= 0xffffffffffffULL;
+	uint64_t h = fnv64(FNV_OFFSET, m->session_id, strlen(m->session_id));
+	h = fnv64(h, "\x1f", 1); /* separator: ("ab", "c") is not ("a", "bc") */
+	h = fnv64(h, m->text, m->text_len) & 0xffffffffffffULL;
 	return h ? h : 1;
 }
 
@@ -740,15 +746,6 @@ static int inbound_insert(struct pt_inbox *in, sqlite3 *db, const struct pt_inbo
 		sp->rounds_added = 1;
 	}
 	return PT_OK;
-}
-
-static uint64_t fnv64(const char *p, size_t n)
-{
-	/* 64-bit FNV-1a */
-	uint64_t h = 14695981039346656037ULL;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (uint8_t)p[i]) * 1099511628211ULL;
-	return h;
 }
 
 /* USSD: the new input and whether this round opens a new provider session. */

@@ -387,18 +387,7 @@ static int skip_if_stopped(sqlite3 *db, const struct job *j, int64_t now)
 		"UPDATE broadcast_recipients SET state = 'skipped', note = 'stopped', "
 		"updated_ms = ?2 WHERE message_id = ?1",
 	};
-	for (size_t i = 0; i < PT_ARRAY_LEN(sql); i++) {
-		sqlite3_stmt *s = pt_store_stmt(db, sql[i]);
-		if (s == NULL)
-			return PT_EDB;
-		sqlite3_bind_int64(s, 1, j->id);
-		sqlite3_bind_int64(s, 2, now);
-		int rc = sqlite3_step(s);
-		sqlite3_reset(s);
-		if (rc != SQLITE_DONE)
-			return PT_EDB;
-	}
-	return 1;
+	return pt_store_run_each(db, sql, PT_ARRAY_LEN(sql), j->id, now) == PT_OK ? 1 : PT_EDB;
 }
 
 /* The reason when a permanent failure is the provider telling us the

@@ -491,6 +491,22 @@ sqlite3_stmt *pt_store_stmt(sqlite3 *db, const char *sql)
 	return s;
 }
 
+int pt_store_run_each(sqlite3 *db, const char *const *sql, size_t n, int64_t a, int64_t b)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = pt_store_stmt(db, sql[i]);
+		if (s == NULL)
+			return PT_EDB;
+		sqlite3_bind_int64(s, 1, a);
+		sqlite3_bind_int64(s, 2, b);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return PT_EDB;
+	}
+	return PT_OK;
+}
+
 /* ---- running a batch ---- */
 
 static int txn_step(struct pt_store *st, int which)

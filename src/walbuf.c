@@ -25,9 +25,11 @@
  * store then refuses to acknowledge anything (as after a failed fdatasync).
  *
  * Only the store's writer connection opens files through this VFS ("pintu-walbuf",
- * registered once, not as the default). Each file object is used by that
- * connection's thread only, so the buffers need no lock; the list that pairs
- * a main file with its WAL is guarded by a mutex.
+ * registered once, not as the default). Each file object is used by one
+ * thread at a time (the connection's), so the buffers need no lock; the list
+ * that pairs a main file with its WAL (same name + "-wal", opened on the same
+ * thread) is guarded by a mutex. A WAL with no such main file is written
+ * through unbuffered.
  */
 #include "walbuf.h"
 
@@ -47,6 +49,7 @@ struct wb_file {
 	struct wb_file *wal;    /* main file: its WAL while that is open */
 	struct wb_file *next;   /* main files, in the pairing list */
 	const char *name;       /* as given to xOpen (SQLite keeps it alive) */
+	pthread_t opener;       /* main file: the thread that opened it */
 	int is_wal;
 	char *buf;              /* WAL: pending bytes for [off, off + len) */
 	size_t len;
@@ -153,18 +156,15 @@ static int wb_file_size(sqlite3_file *pf, sqlite3_int64 *size)
 	return rc != SQLITE_OK ? rc : f->real->pMethods->xFileSize(f->real, size);
 }
 
+/* Locks are taken on the main file, which never buffers. */
 static int wb_lock(sqlite3_file *pf, int level)
 {
-	struct wb_file *f = (struct wb_file *)pf;
-	int rc = flush(f);
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xLock(f->real, level);
+	return REAL(pf)->pMethods->xLock(REAL(pf), level);
 }
 
 static int wb_unlock(sqlite3_file *pf, int level)
 {
-	struct wb_file *f = (struct wb_file *)pf;
-	int rc = flush(f);
-	return rc != SQLITE_OK ? rc : f->real->pMethods->xUnlock(f->real, level);
+	return REAL(pf)->pMethods->xUnlock(REAL(pf), level);
 }
 
 static int wb_check_reserved(sqlite3_file *pf, int *out)
@@ -248,16 +248,28 @@ static int wb_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *pf, in
 	}
 	pthread_mutex_lock(&list_mu);
 	if (flags & SQLITE_OPEN_MAIN_DB) {
+		f->opener = pthread_self();
 		f->next = mains;
 		mains = f;
-	} else if (f->is_wal && name) {
-		/* The WAL of a main file is "<main name>-wal". */
-		for (struct wb_file *m = mains; m; m = m->next) {
+	} else if (f->is_wal) {
+		/* The WAL of a main file is "<main name>-wal". Two connections
+		 * of one process may have the same file open, so the pair must
+		 * also share the thread: pt_store_open opens the writer's main
+		 * file and reads it at once (which opens the WAL) on one thread.
+		 * Anything else is written through, never buffered unpaired. */
+		struct wb_file *pick = NULL;
+		for (struct wb_file *m = name ? mains : NULL; m && !pick; m = m->next) {
 			size_t n = m->name ? strlen(m->name) : 0;
-			if (n && strncmp(name, m->name, n) == 0 && strcmp(name + n, "-wal") == 0) {
-				m->wal = f;
-				break;
-			}
+			if (!m->wal && n && pthread_equal(m->opener, pthread_self()) &&
+			    strncmp(name, m->name, n) == 0 && strcmp(name + n, "-wal") == 0)
+				pick = m;
+		}
+		if (pick) {
+			pick->wal = f;
+		} else { /* no main file to flush it at the barrier: write through */
+			f->is_wal = 0;
+			free(f->buf);
+			f->buf = NULL;
 		}
 	}
 	pthread_mutex_unlock(&list_mu);

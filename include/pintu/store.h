@@ -73,6 +73,9 @@ int pt_store_exec(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), void *
  * sqlite3_reset() it after use and never finalise it. Do not use it on reader
  * connections (sqlite3_close would refuse to close them). NULL on error. */
 sqlite3_stmt *pt_store_stmt(sqlite3 *db, const char *sql);
+/* Run n cached statements in order, each with ?1 = a and ?2 = b (statements
+ * that write: each must finish with SQLITE_DONE). PT_OK or PT_EDB. */
+int pt_store_run_each(sqlite3 *db, const char *const *sql, size_t n, int64_t a, int64_t b);
 
 /* Column i of a result row as text into out (cap bytes, always terminated; ""
  * for NULL). */
