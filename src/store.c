@@ -22,19 +22,24 @@
  * The writer: every write is a struct pt_store_job queued on an intrusive list
  * (job->next) under a mutex. The writer thread sleeps on a condition variable
  * until the list is non-empty, then takes every queued job (at most
- * BATCH_MAX), and runs them as one transaction:
+ * BATCH_MAX), and runs them in one transaction:
  *
  *   BEGIN IMMEDIATE
  *     SAVEPOINT j; rc = run(db, arg); rc < 0 ? ROLLBACK TO j; RELEASE j   (each job)
- *   COMMIT            -> done(arg, rc) for each job, in order
+ *   COMMIT            -> after the fdatasync: done(arg, rc) for each job, in order
  *   (COMMIT failed)   -> ROLLBACK, on_rollback hook, done(arg, PT_EDB) for each
  *
- * There is no artificial wait for more jobs: while one COMMIT waits for its
- * fsync (synchronous=FULL), new jobs queue up and form the next batch, so the
- * batch size grows with the load by itself. Submitters signal the writer only
- * when the list goes from empty to non-empty, and hold the mutex for a few
- * pointer updates only. A job is never touched by the store after its done()
- * ran (done may free it), so the next pointer is read first.
+ * The commit follows the disk: while the syncer is in an fdatasync, a COMMIT
+ * would only wait for the next one, so the writer keeps its transaction open
+ * and runs the jobs that arrive meanwhile in it (each in its savepoint); it
+ * commits as soon as the syncer is free (or BATCH_MAX jobs are in). One commit
+ * per fdatasync, however the jobs trickle in; a job is still acknowledged
+ * after the first fdatasync that can cover it. There is no timed wait: with
+ * the syncer free, whatever is queued is committed at once.
+ * Submitters signal the writer only when the list goes from empty to
+ * non-empty, and hold the mutex for a few pointer updates only. A job is never
+ * touched by the store after its done() ran (done may free it), so the next
+ * pointer is read first.
  *
  * Pipelined durability. The writer connection commits with synchronous=NORMAL
  * (in WAL mode a COMMIT then writes the frames but does not fsync; through
@@ -48,7 +53,8 @@
  * writer; a wal hook counts frames and, past CHECKPOINT_FRAMES, wakes the
  * checkpointer thread, which runs PASSIVE checkpoints on its own connection
  * (they do not block the writer; SQLite syncs the WAL and the database file
- * around them). Readers (the sender, the CLI) can see a batch between its
+ * around them); the writer copies the last few frames itself so that the WAL
+ * can start again (wal_hook()). Readers (the sender, the CLI) can see a batch between its
  * COMMIT and its fsync; nothing is acknowledged to a provider in that window.
  *
  * Invariants: only the writer thread uses the writer connection while the
@@ -82,6 +88,9 @@
  * 1,000 frames cost 8 us of checkpointing per dialog step, 10,000 about 3 us;
  * 20,000 occasionally stalled the WAL fsync long enough for a p99 of 130 ms. */
 #define CHECKPOINT_FRAMES 10000
+/* The writer finishes a checkpoint itself when at most this many frames came
+ * after the checkpointer's last complete pass (see wal_hook()). */
+#define CATCHUP_FRAMES 2000
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the initial schema (docs/architecture.md) */
@@ -204,18 +213,23 @@ struct pt_store {
 	pthread_cond_t sync_cv;
 	struct sync_batch *sync_head, *sync_tail;
 	int sync_started, sync_stopping;
+	int sync_busy;      /* the syncer is in fdatasync() */
+	int group_waiting;  /* the writer waits with a transaction open (see writer_main) */
 	pthread_t sync_thread;
 
 	/* the checkpointer */
 	sqlite3 *ckdb;
 	pthread_cond_t ck_cv;
 	int ck_wanted, ck_started;
+	int ck_busy;       /* the checkpointer is in a checkpoint */
+	int ck_backfilled; /* WAL frames its last complete pass copied (0: none since) */
 	pthread_t ck_thread;
 	_Atomic int wal_frames;
 	_Atomic uint64_t frames_written; /* frames appended to the WAL since open */
 	_Atomic int sync_failed; /* sticky: see sync_wal() */
+	_Atomic unsigned sync_delay_us; /* tests: pt_store_set_sync_delay() */
 
-	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us;
+	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us, checkpoints;
 };
 
 struct sync_batch {
@@ -338,11 +352,28 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 	}
 }
 
-/* vfs: NULL for the default one (see src/walbuf.c for the writer's). */
-static sqlite3 *open_conn(const char *path, const char *vfs, char *err, size_t errlen)
+/* Process-wide SQLite settings, before the first connection: no memory
+ * statistics (they take a global mutex around every allocation; nothing
+ * reads them). Fails harmlessly when SQLite was already initialised. */
+static void sqlite_global_init(void)
 {
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* vfs: NULL for the default one (see src/walbuf.c for the writer's).
+ * private_conn: only one thread at a time uses the connection, with a mutex
+ * hand-over between threads (the writer's, the checkpointer's), so SQLite's
+ * per-connection mutex is left out (SQLITE_OPEN_NOMUTEX). */
+static sqlite3 *open_conn(const char *path, const char *vfs, int private_conn, char *err,
+			  size_t errlen)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_global_init);
 	sqlite3 *db = NULL;
-	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs);
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+	if (private_conn)
+		flags |= SQLITE_OPEN_NOMUTEX;
+	int rc = sqlite3_open_v2(path, &db, flags, vfs);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open database %s: %s", path,
 			 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
@@ -400,8 +431,8 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	if (strcmp(path, ":memory:") != 0 && make_parent_dirs(path, err, errlen) != PT_OK)
 		goto fail;
 	/* The writer gathers its WAL appends (src/walbuf.c); ":memory:" has no WAL. */
-	st->db = open_conn(path, strcmp(path, ":memory:") != 0 ? pt_walbuf_vfs() : NULL, err,
-			   errlen);
+	st->db = open_conn(path, strcmp(path, ":memory:") != 0 ? pt_walbuf_vfs() : NULL, 1,
+			   err, errlen);
 	if (st->db == NULL)
 		goto fail;
 
@@ -450,7 +481,7 @@ fail:
 sqlite3 *pt_store_open_reader(struct pt_store *st)
 {
 	char err[256];
-	sqlite3 *db = open_conn(st->path, NULL, err, sizeof(err));
+	sqlite3 *db = open_conn(st->path, NULL, 0, err, sizeof(err));
 	if (db == NULL)
 		pt_log(PT_LOG_ERROR, "store_reader_open_failed", "error=\"%s\"", err);
 	return db;
@@ -563,6 +594,9 @@ static int sync_wal(struct pt_store *st)
 	}
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	unsigned delay = atomic_load(&st->sync_delay_us);
+	if (delay)
+		usleep(delay);
 	int rc = fdatasync(fd);
 	int e = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -578,20 +612,44 @@ static int sync_wal(struct pt_store *st)
 	return PT_OK;
 }
 
+/* After each commit, on the writer thread (frames: the WAL's length).
+ *
+ * Checkpoints: past CHECKPOINT_FRAMES the checkpointer copies the WAL into the
+ * database on its own connection while the writer goes on appending. The WAL
+ * starts again from its beginning only after a checkpoint has copied every
+ * frame in it, and under steady load the writer always appends a few more
+ * during the checkpointer's pass: another pass would copy those few, sync both
+ * files and find a few more again (thousands of tiny checkpoints a second,
+ * each with two fsyncs). So once the checkpointer has made a complete pass and
+ * at most CATCHUP_FRAMES came after it, the writer copies those itself, here
+ * between two transactions, where nothing can be appended meanwhile; its next
+ * transaction then starts the WAL again. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	(void)db;
 	(void)name;
 	struct pt_store *st = arg;
 	int before = atomic_exchange(&st->wal_frames, frames);
 	/* The WAL restarts from frame 0 after a checkpoint. */
 	atomic_fetch_add(&st->frames_written, (uint64_t)(frames >= before ? frames - before : frames));
-	if (frames >= CHECKPOINT_FRAMES && st->ck_started) {
-		pthread_mutex_lock(&st->mu);
-		st->ck_wanted = 1;
-		pthread_cond_signal(&st->ck_cv);
-		pthread_mutex_unlock(&st->mu);
+	if (frames < CHECKPOINT_FRAMES || !st->ck_started)
+		return SQLITE_OK;
+	pthread_mutex_lock(&st->mu);
+	int catchup = 0;
+	if (!st->ck_busy) {
+		catchup = st->ck_backfilled > 0 && frames - st->ck_backfilled <= CATCHUP_FRAMES;
+		if (catchup) {
+			st->ck_backfilled = 0;
+		} else {
+			st->ck_wanted = 1;
+			pthread_cond_signal(&st->ck_cv);
+		}
 	}
+	pthread_mutex_unlock(&st->mu);
+	if (!catchup)
+		return SQLITE_OK;
+	atomic_fetch_add(&st->checkpoints, 1);
+	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
+		pt_log(PT_LOG_WARN, "store_checkpoint_failed", "error=\"%s\"", sqlite3_errmsg(db));
 	return SQLITE_OK;
 }
 
@@ -633,8 +691,16 @@ static void *syncer_main(void *arg)
 			break; /* stopping and drained */
 		struct sync_batch *b = st->sync_head;
 		st->sync_head = st->sync_tail = NULL;
+		st->sync_busy = 1;
 		pthread_mutex_unlock(&st->mu);
 		int rc = sync_wal(st) == PT_OK ? PT_OK : PT_EDB;
+		/* Free again: the writer may commit what it ran meanwhile. */
+		pthread_mutex_lock(&st->mu);
+		st->sync_busy = 0;
+		int wake = st->group_waiting;
+		pthread_mutex_unlock(&st->mu);
+		if (wake)
+			pthread_cond_signal(&st->cv);
 		while (b != NULL) {
 			struct sync_batch *next = b->next;
 			finish_jobs(b->list, rc);
@@ -657,32 +723,65 @@ static void *checkpointer_main(void *arg)
 		if (st->sync_stopping)
 			break;
 		st->ck_wanted = 0;
+		st->ck_busy = 1;
 		pthread_mutex_unlock(&st->mu);
 		int log = 0, done = 0;
+		atomic_fetch_add(&st->checkpoints, 1);
 		int rc = sqlite3_wal_checkpoint_v2(st->ckdb, NULL, SQLITE_CHECKPOINT_PASSIVE, &log,
 						   &done);
 		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 			pt_log(PT_LOG_WARN, "store_checkpoint_failed", "error=\"%s\"",
 			       sqlite3_errmsg(st->ckdb));
 		pthread_mutex_lock(&st->mu);
+		st->ck_busy = 0;
+		st->ck_backfilled = rc == SQLITE_OK && log > 0 && done == log ? log : 0;
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
 }
 
-/* Run a list of jobs as one transaction and call every done(). */
-static void run_batch(struct pt_store *st, struct pt_store_job *list, uint64_t n)
+/* The writer's open transaction: jobs that ran in it and wait for its COMMIT. */
+struct group {
+	struct pt_store_job *head, *tail;
+	uint64_t n;
+};
+
+/* Roll the open transaction back and fail every job in the group. */
+static void group_fail(struct pt_store *st, struct group *g)
 {
 	sqlite3 *db = st->db;
-	int lost = 0;
-	if (txn_step(st, ST_BEGIN) != PT_OK) {
+	pt_log(PT_LOG_ERROR, "store_commit_failed", "error=\"%s\" jobs=%llu", sqlite3_errmsg(db),
+	       (unsigned long long)g->n);
+	if (!sqlite3_get_autocommit(db))
+		txn_step(st, ST_ROLLBACK);
+	atomic_fetch_add(&st->commit_failures, 1);
+	pthread_mutex_lock(&st->mu);
+	void (*hook)(void *) = st->on_rollback;
+	void *ctx = st->on_rollback_ctx;
+	pthread_mutex_unlock(&st->mu);
+	if (hook)
+		hook(ctx);
+	finish_jobs(g->head, PT_EDB);
+	g->head = g->tail = NULL;
+	g->n = 0;
+}
+
+/* Run a list of jobs in the open transaction (BEGIN when none is open), each
+ * in its own savepoint, and add them to the group. */
+static void group_run(struct pt_store *st, struct group *g, struct pt_store_job *list, uint64_t n)
+{
+	sqlite3 *db = st->db;
+	if (g->head == NULL && txn_step(st, ST_BEGIN) != PT_OK) {
 		pt_log(PT_LOG_ERROR, "store_begin_failed", "error=\"%s\" jobs=%llu",
 		       sqlite3_errmsg(db), (unsigned long long)n);
 		atomic_fetch_add(&st->commit_failures, 1);
 		finish_jobs(list, PT_EDB);
 		return;
 	}
+	int lost = 0;
+	struct pt_store_job *last = list;
 	for (struct pt_store_job *j = list; j != NULL; j = j->next) {
+		last = j;
 		if (lost) {
 			j->rc = PT_EDB;
 			continue;
@@ -699,33 +798,46 @@ static void run_batch(struct pt_store *st, struct pt_store_job *list, uint64_t n
 		if (sqlite3_get_autocommit(db))
 			lost = 1;
 	}
-	reset_busy(db);
-	if (lost || txn_step(st, ST_COMMIT) != PT_OK) {
-		pt_log(PT_LOG_ERROR, "store_commit_failed", "error=\"%s\" jobs=%llu",
-		       sqlite3_errmsg(db), (unsigned long long)n);
-		if (!sqlite3_get_autocommit(db))
-			txn_step(st, ST_ROLLBACK);
-		atomic_fetch_add(&st->commit_failures, 1);
-		pthread_mutex_lock(&st->mu);
-		void (*hook)(void *) = st->on_rollback;
-		void *ctx = st->on_rollback_ctx;
-		pthread_mutex_unlock(&st->mu);
-		if (hook)
-			hook(ctx);
-		finish_jobs(list, PT_EDB);
+	if (g->head == NULL)
+		g->head = list;
+	else
+		g->tail->next = list;
+	g->tail = last;
+	g->n += n;
+	if (lost)
+		group_fail(st, g);
+}
+
+/* COMMIT the open transaction and hand its jobs to the syncer. */
+static void group_commit(struct pt_store *st, struct group *g)
+{
+	reset_busy(st->db);
+	if (txn_step(st, ST_COMMIT) != PT_OK) {
+		group_fail(st, g);
 		return;
 	}
 	atomic_fetch_add(&st->batches, 1);
-	atomic_fetch_add(&st->jobs, n);
-	batch_committed(st, list);
+	atomic_fetch_add(&st->jobs, g->n);
+	batch_committed(st, g->head);
+	g->head = g->tail = NULL;
+	g->n = 0;
 }
 
-/* Detach up to BATCH_MAX jobs from the queue; caller holds st->mu. */
-static struct pt_store_job *take_batch(struct pt_store *st, uint64_t *n)
+/* Run a list of jobs as one transaction and call every done(). */
+static void run_batch(struct pt_store *st, struct pt_store_job *list, uint64_t n)
+{
+	struct group g = {0};
+	group_run(st, &g, list, n);
+	if (g.head != NULL)
+		group_commit(st, &g);
+}
+
+/* Detach up to max (>= 1) jobs from the queue; caller holds st->mu. */
+static struct pt_store_job *take_batch(struct pt_store *st, uint64_t *n, uint64_t max)
 {
 	struct pt_store_job *first = st->head, *last = first;
 	uint64_t k = 1;
-	while (k < BATCH_MAX && last->next != NULL) {
+	while (k < max && last->next != NULL) {
 		last = last->next;
 		k++;
 	}
@@ -740,16 +852,36 @@ static struct pt_store_job *take_batch(struct pt_store *st, uint64_t *n)
 static void *writer_main(void *arg)
 {
 	struct pt_store *st = arg;
+	struct group g = {0};
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
-		while (st->head == NULL && !st->stopping)
+		if (g.head != NULL) {
+			/* While the syncer is in fdatasync() a COMMIT would only wait
+			 * for the next one: keep the transaction open and run the
+			 * jobs that arrive meanwhile in it, and commit when the
+			 * syncer is free. One commit per fdatasync, not several. */
+			if (!st->sync_busy || g.n >= BATCH_MAX || st->stopping) {
+				pthread_mutex_unlock(&st->mu);
+				group_commit(st, &g);
+				pthread_mutex_lock(&st->mu);
+				continue;
+			}
+			if (st->head == NULL) {
+				st->group_waiting = 1;
+				pthread_cond_wait(&st->cv, &st->mu);
+				st->group_waiting = 0;
+				continue;
+			}
+		} else if (st->head == NULL) {
+			if (st->stopping)
+				break; /* stopping and drained */
 			pthread_cond_wait(&st->cv, &st->mu);
-		if (st->head == NULL)
-			break; /* stopping and drained */
+			continue;
+		}
 		uint64_t n = 0;
-		struct pt_store_job *list = take_batch(st, &n);
+		struct pt_store_job *list = take_batch(st, &n, BATCH_MAX - g.n);
 		pthread_mutex_unlock(&st->mu);
-		run_batch(st, list, n);
+		group_run(st, &g, list, n);
 		pthread_mutex_lock(&st->mu);
 	}
 	pthread_mutex_unlock(&st->mu);
@@ -775,7 +907,7 @@ int pt_store_start(struct pt_store *st)
 		st->started = 1;
 	if (rc == 0 && st->walpath[0]) {
 		char e[256];
-		st->ckdb = open_conn(st->path, NULL, e, sizeof(e));
+		st->ckdb = open_conn(st->path, NULL, 1, e, sizeof(e));
 		if (st->ckdb && pthread_create(&st->ck_thread, NULL, checkpointer_main, st) == 0)
 			st->ck_started = 1;
 	}
@@ -945,7 +1077,7 @@ void pt_store_close(struct pt_store *st)
 		for (;;) {
 			pthread_mutex_lock(&st->mu);
 			uint64_t n = 0;
-			struct pt_store_job *list = st->head ? take_batch(st, &n) : NULL;
+			struct pt_store_job *list = st->head ? take_batch(st, &n, BATCH_MAX) : NULL;
 			pthread_mutex_unlock(&st->mu);
 			if (list == NULL)
 				break;
@@ -968,6 +1100,11 @@ void pt_store_close(struct pt_store *st)
 	free(st);
 }
 
+void pt_store_set_sync_delay(struct pt_store *st, unsigned us)
+{
+	atomic_store(&st->sync_delay_us, us);
+}
+
 void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 {
 	out->jobs = atomic_load(&st->jobs);
@@ -976,6 +1113,7 @@ void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 	out->syncs = atomic_load(&st->syncs);
 	out->sync_us = atomic_load(&st->sync_us);
 	out->wal_frames = atomic_load(&st->frames_written);
+	out->checkpoints = atomic_load(&st->checkpoints);
 }
 
 void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap)

@@ -81,11 +81,15 @@ int pt_store_run_each(sqlite3 *db, const char *const *sql, size_t n, int64_t a, 
  * for NULL). */
 void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap);
 
+/* Tests: hold every WAL fdatasync for us microseconds more (a slow disk). */
+void pt_store_set_sync_delay(struct pt_store *st, unsigned us);
+
 /* Counters for /metrics and the benchmark. */
 struct pt_store_stats {
 	uint64_t jobs, batches, commit_failures;
 	uint64_t syncs, sync_us; /* WAL fdatasyncs and the time they took in total */
 	uint64_t wal_frames;     /* pages written to the WAL (one frame = one page) */
+	uint64_t checkpoints;    /* WAL checkpoints run (the checkpointer's and the writer's) */
 };
 void pt_store_stats(struct pt_store *st, struct pt_store_stats *out);
 

@@ -1,13 +1,15 @@
 /*
  * test_store.c - open/migrate, version refusal, WAL, the writer's group commit
- * and per-job savepoints, commit failure, pt_store_exec with and without the
- * writer, the writer's WAL buffer seen whole by other connections.
+ * (and its commits held while the syncer is busy) and per-job savepoints,
+ * commit failure, pt_store_exec with and without the writer, the writer's WAL
+ * buffer seen whole by other connections, checkpoints under steady load.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "pintu/common.h"
@@ -19,6 +21,32 @@ static char tmpdir[256];
 static void db_path(char *out, size_t cap, const char *name)
 {
 	snprintf(out, cap, "%s/%s", tmpdir, name);
+}
+
+/* A fresh store in tmpdir (path gets its file name), writer started; NULL
+ * (and a failed check) when it cannot be opened. */
+static struct pt_store *open_started(const char *name, char *path, size_t cap)
+{
+	char err[256] = "";
+	db_path(path, cap, name);
+	struct pt_store *st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st != NULL)
+		PT_CHECK_INT(pt_store_start(st), PT_OK);
+	return st;
+}
+
+/* The closed file at path passes integrity_check; returns it open for more checks. */
+static sqlite3 *reopen_checked(const char *path)
+{
+	sqlite3 *db = NULL;
+	PT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	sqlite3_stmt *s = NULL;
+	PT_CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK);
+	PT_CHECK(sqlite3_step(s) == SQLITE_ROW);
+	PT_CHECK_STR((const char *)sqlite3_column_text(s, 0), "ok");
+	sqlite3_finalize(s);
+	return db;
 }
 
 static long long scalar(sqlite3 *db, const char *sql)
@@ -245,6 +273,88 @@ PT_TEST(test_group_commit)
 		pthread_mutex_destroy(&subs[t].mu);
 		pthread_cond_destroy(&subs[t].cv);
 	}
+}
+
+/* ---- commits follow the syncer ---- */
+
+struct held_job {
+	struct pt_store_job job;
+	const char *phone;
+	_Atomic int ran, done;
+	int rc;
+};
+
+static int held_run(sqlite3 *db, void *arg)
+{
+	struct held_job *j = arg;
+	atomic_store(&j->ran, 1);
+	return insert_contact(db, j->phone);
+}
+
+static void held_done(void *arg, int rc)
+{
+	struct held_job *j = arg;
+	j->rc = rc;
+	atomic_store(&j->done, 1);
+}
+
+static void held_submit(struct pt_store *st, struct held_job *j, const char *phone)
+{
+	memset(j, 0, sizeof(*j));
+	j->phone = phone;
+	j->job.run = held_run;
+	j->job.done = held_done;
+	j->job.arg = j;
+	PT_CHECK_INT(pt_store_submit(st, &j->job), PT_OK);
+}
+
+/* Wait up to 5 s for *flag. */
+static int wait_flag(_Atomic int *flag)
+{
+	for (int i = 0; i < 5000 && !atomic_load(flag); i++)
+		usleep(1000);
+	return atomic_load(flag);
+}
+
+/* While the syncer is in an fdatasync, jobs that arrive run in the writer's
+ * open transaction and are committed together once it is free: not one
+ * commit each, and none of them acknowledged before its own sync. */
+PT_TEST(test_commit_waits_for_syncer)
+{
+	char path[512];
+	struct pt_store *st = open_started("held.db", path, sizeof(path));
+	if (st == NULL)
+		return;
+	sqlite3 *r = pt_store_open_reader(st);
+	pt_store_set_sync_delay(st, 400000); /* 0.4 s per fdatasync */
+	struct pt_store_stats s0, s1;
+	pt_store_stats(st, &s0);
+	static struct held_job a, b, c, d;
+	held_submit(st, &a, "+6281100000001");
+	/* a is committed (a reader sees it), then its sync starts */
+	for (int i = 0; i < 5000 && count_phone(r, "+6281100000001") == 0; i++)
+		usleep(1000);
+	PT_CHECK_INT(count_phone(r, "+6281100000001"), 1);
+	usleep(50000);
+	held_submit(st, &b, "+6281100000002");
+	held_submit(st, &c, "+6281100000003");
+	held_submit(st, &d, "+6281100000004");
+	PT_CHECK(wait_flag(&b.ran) && wait_flag(&c.ran) && wait_flag(&d.ran));
+	/* they ran, but nothing is committed or acknowledged while a syncs */
+	PT_CHECK_INT(count_phone(r, "+6281100000002") + count_phone(r, "+6281100000004"), 0);
+	PT_CHECK_INT(atomic_load(&a.done) + atomic_load(&b.done) + atomic_load(&d.done), 0);
+	PT_CHECK(wait_flag(&a.done));
+	PT_CHECK_INT(a.rc, PT_OK);
+	PT_CHECK(wait_flag(&b.done) && wait_flag(&c.done) && wait_flag(&d.done));
+	PT_CHECK_INT(b.rc + c.rc + d.rc, PT_OK);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM contacts"), 4);
+	pt_store_stats(st, &s1);
+	PT_CHECK_INT(s1.jobs - s0.jobs, 4);
+	PT_CHECK_INT(s1.batches - s0.batches, 2); /* a; then b, c and d in one commit */
+	PT_CHECK_INT(s1.syncs - s0.syncs, 2);
+	pt_store_set_sync_delay(st, 0);
+	sqlite3_close(r);
+	pt_store_close(st);
 }
 
 /* ---- one failing job, commit failure ---- */
@@ -478,13 +588,10 @@ static int create_fn(sqlite3 *db, void *arg)
  * and so is the file after a checkpoint and a reopen. */
 PT_TEST(test_wal_buffer_visible_to_readers)
 {
-	char path[512], err[256] = "";
-	db_path(path, sizeof(path), "walbuf.db");
-	struct pt_store *st = pt_store_open(path, err, sizeof(err));
-	PT_CHECK(st != NULL);
+	char path[512];
+	struct pt_store *st = open_started("walbuf.db", path, sizeof(path));
 	if (st == NULL)
 		return;
-	PT_CHECK_INT(pt_store_start(st), PT_OK);
 	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
 	sqlite3 *r = pt_store_open_reader(st);
 	static struct blob_arg b, got;
@@ -513,15 +620,84 @@ PT_TEST(test_wal_buffer_visible_to_readers)
 	PT_CHECK(sqlite3_exec(r, "PRAGMA wal_checkpoint(PASSIVE)", NULL, NULL, NULL) == SQLITE_OK);
 	sqlite3_close(r);
 	pt_store_close(st);
-	sqlite3 *db = NULL;
-	PT_CHECK(sqlite3_open(path, &db) == SQLITE_OK);
-	sqlite3_stmt *s = NULL;
-	PT_CHECK(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, NULL) == SQLITE_OK);
-	PT_CHECK(sqlite3_step(s) == SQLITE_ROW);
-	PT_CHECK_STR((const char *)sqlite3_column_text(s, 0), "ok");
-	sqlite3_finalize(s);
+	sqlite3 *db = reopen_checked(path);
 	PT_CHECK_INT(scalar(db, "SELECT COUNT(*) FROM wb_test"), 200);
 	PT_CHECK_INT(scalar(db, "SELECT SUM(length(data)) FROM wb_test"), 200 * 9000);
+	sqlite3_close(db);
+}
+
+/* ---- checkpoints under steady load ---- */
+
+#define CK_JOBS 14000 /* 3 WAL frames each: ~4 checkpoint cycles */
+static _Atomic int ck_pending;
+static struct blob_arg ck_blob;
+
+static int ck_run(sqlite3 *db, void *arg)
+{
+	(void)arg;
+	sqlite3_stmt *s = pt_store_stmt(db, "INSERT INTO wb_test (data) VALUES (?1)");
+	if (s == NULL)
+		return PT_EDB;
+	sqlite3_bind_blob(s, 1, ck_blob.data, (int)sizeof(ck_blob.data), SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? PT_OK : PT_EDB;
+}
+
+static void ck_done(void *arg, int rc)
+{
+	(void)arg;
+	(void)rc;
+	atomic_fetch_sub(&ck_pending, 1);
+}
+
+static long long file_size(const char *path)
+{
+	struct stat sb;
+	return stat(path, &sb) == 0 ? (long long)sb.st_size : 0;
+}
+
+/* With jobs always in flight the writer never pauses, yet the WAL must start
+ * again after each checkpoint (it stays bounded) and each cycle costs a couple
+ * of checkpoints, not one per commit. */
+PT_TEST(test_wal_restarts_under_steady_load)
+{
+	char path[512], wal[600];
+	struct pt_store *st = open_started("steady.db", path, sizeof(path));
+	if (st == NULL)
+		return;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
+	blob_fill(&ck_blob, 7);
+	static struct pt_store_job jobs[CK_JOBS];
+	long long wal_max = 0;
+	for (int i = 0; i < CK_JOBS; i++) {
+		while (atomic_load(&ck_pending) >= 32)
+			usleep(50);
+		jobs[i].run = ck_run;
+		jobs[i].done = ck_done;
+		atomic_fetch_add(&ck_pending, 1);
+		if (pt_store_submit(st, &jobs[i]) != PT_OK)
+			atomic_fetch_sub(&ck_pending, 1);
+		if (i % 100 == 0 && file_size(wal) > wal_max)
+			wal_max = file_size(wal);
+	}
+	while (atomic_load(&ck_pending) > 0)
+		usleep(1000);
+	struct pt_store_stats ss;
+	pt_store_stats(st, &ss);
+	unsigned long long cycles = ss.wal_frames / 10000; /* CHECKPOINT_FRAMES */
+	fprintf(stderr, "steady load: %llu frames, %llu checkpoints, WAL at most %lld bytes\n",
+		(unsigned long long)ss.wal_frames, (unsigned long long)ss.checkpoints, wal_max);
+	PT_CHECK(cycles >= 3);
+	PT_CHECK(ss.checkpoints >= cycles);
+	PT_CHECK(ss.checkpoints <= 3 * cycles + 3);
+	/* 10,000 frames before a checkpoint, at most 2,000 after its pass, and
+	 * what arrives while it runs: far below 25,000 frames of 4 KiB */
+	PT_CHECK(wal_max > 0 && wal_max < 25000LL * 4120);
+	pt_store_close(st);
+	sqlite3 *db = reopen_checked(path);
+	PT_CHECK_INT(scalar(db, "SELECT COUNT(*) FROM wb_test"), CK_JOBS);
 	sqlite3_close(db);
 }
 
@@ -536,9 +712,11 @@ int main(void)
 	PT_RUN(test_fresh_and_reopen);
 	PT_RUN(test_newer_refused);
 	PT_RUN(test_group_commit);
+	PT_RUN(test_commit_waits_for_syncer);
 	PT_RUN(test_savepoints_and_commit_failure);
 	PT_RUN(test_exec);
 	PT_RUN(test_wal_buffer_visible_to_readers);
+	PT_RUN(test_wal_restarts_under_steady_load);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
