@@ -222,14 +222,16 @@ struct pt_store {
 	pthread_cond_t ck_cv;
 	int ck_wanted, ck_started;
 	int ck_busy;       /* the checkpointer is in a checkpoint */
-	int ck_backfilled; /* WAL frames its last complete pass copied (0: none since) */
+	int ck_backfilled; /* WAL frames its last complete pass copied (0: none) */
+	unsigned ck_gen;   /* ... in this generation of the WAL */
+	unsigned wal_gen;  /* WAL restarts seen by wal_hook() */
 	pthread_t ck_thread;
 	_Atomic int wal_frames;
 	_Atomic uint64_t frames_written; /* frames appended to the WAL since open */
 	_Atomic int sync_failed; /* sticky: see sync_wal() */
 	_Atomic unsigned sync_delay_us; /* tests: pt_store_set_sync_delay() */
 
-	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us, checkpoints;
+	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us, checkpoints, catchups;
 };
 
 struct sync_batch {
@@ -631,12 +633,19 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	int before = atomic_exchange(&st->wal_frames, frames);
 	/* The WAL restarts from frame 0 after a checkpoint. */
 	atomic_fetch_add(&st->frames_written, (uint64_t)(frames >= before ? frames - before : frames));
-	if (frames < CHECKPOINT_FRAMES || !st->ck_started)
+	int restarted = frames < before;
+	if ((frames < CHECKPOINT_FRAMES && !restarted) || !st->ck_started)
 		return SQLITE_OK;
 	pthread_mutex_lock(&st->mu);
+	/* A pass over an earlier generation of the WAL says nothing about this
+	 * one (after a quiet moment the checkpointer's own pass may have let it
+	 * start again): the writer must not copy a whole WAL itself. */
+	if (restarted)
+		st->wal_gen++;
 	int catchup = 0;
-	if (!st->ck_busy) {
-		catchup = st->ck_backfilled > 0 && frames - st->ck_backfilled <= CATCHUP_FRAMES;
+	if (frames >= CHECKPOINT_FRAMES && !st->ck_busy) {
+		catchup = st->ck_backfilled > 0 && st->ck_gen == st->wal_gen &&
+			  frames - st->ck_backfilled <= CATCHUP_FRAMES;
 		if (catchup) {
 			st->ck_backfilled = 0;
 		} else {
@@ -648,6 +657,7 @@ static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 	if (!catchup)
 		return SQLITE_OK;
 	atomic_fetch_add(&st->checkpoints, 1);
+	atomic_fetch_add(&st->catchups, 1);
 	if (sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL) != SQLITE_OK)
 		pt_log(PT_LOG_WARN, "store_checkpoint_failed", "error=\"%s\"", sqlite3_errmsg(db));
 	return SQLITE_OK;
@@ -724,6 +734,7 @@ static void *checkpointer_main(void *arg)
 			break;
 		st->ck_wanted = 0;
 		st->ck_busy = 1;
+		unsigned gen = st->wal_gen;
 		pthread_mutex_unlock(&st->mu);
 		int log = 0, done = 0;
 		atomic_fetch_add(&st->checkpoints, 1);
@@ -735,6 +746,7 @@ static void *checkpointer_main(void *arg)
 		pthread_mutex_lock(&st->mu);
 		st->ck_busy = 0;
 		st->ck_backfilled = rc == SQLITE_OK && log > 0 && done == log ? log : 0;
+		st->ck_gen = gen;
 	}
 	pthread_mutex_unlock(&st->mu);
 	return NULL;
@@ -1114,6 +1126,7 @@ void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 	out->sync_us = atomic_load(&st->sync_us);
 	out->wal_frames = atomic_load(&st->frames_written);
 	out->checkpoints = atomic_load(&st->checkpoints);
+	out->catchups = atomic_load(&st->catchups);
 }
 
 void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap)

@@ -90,6 +90,7 @@ struct pt_store_stats {
 	uint64_t syncs, sync_us; /* WAL fdatasyncs and the time they took in total */
 	uint64_t wal_frames;     /* pages written to the WAL (one frame = one page) */
 	uint64_t checkpoints;    /* WAL checkpoints run (the checkpointer's and the writer's) */
+	uint64_t catchups;       /* of those, the writer's (the last frames of a pass) */
 };
 void pt_store_stats(struct pt_store *st, struct pt_store_stats *out);
 

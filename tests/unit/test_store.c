@@ -701,6 +701,69 @@ PT_TEST(test_wal_restarts_under_steady_load)
 	sqlite3_close(db);
 }
 
+/* One blob job, waited for. */
+static int ck_one(struct pt_store *st, struct pt_store_job *j)
+{
+	j->run = ck_run;
+	j->done = ck_done;
+	atomic_fetch_add(&ck_pending, 1);
+	if (pt_store_submit(st, j) != PT_OK) {
+		atomic_fetch_sub(&ck_pending, 1);
+		return PT_ESTATE;
+	}
+	while (atomic_load(&ck_pending) > 0)
+		usleep(100);
+	return PT_OK;
+}
+
+/* After a quiet moment the checkpointer's pass copies the whole WAL and the
+ * next write starts it again: when it is full once more, the checkpointer
+ * must make a new pass first; the writer only ever copies the last few
+ * frames after a pass over the same WAL, never a whole one. */
+PT_TEST(test_checkpoint_after_quiet_restart)
+{
+	char path[512];
+	struct pt_store *st = open_started("quiet.db", path, sizeof(path));
+	if (st == NULL)
+		return;
+	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
+	blob_fill(&ck_blob, 9);
+	static struct pt_store_job jobs[16000];
+	struct pt_store_stats ss;
+	int i = 0, refused = 0;
+	/* 1: fill the WAL up to the checkpoint mark, then stop writing */
+	for (pt_store_stats(st, &ss); ss.wal_frames < 10000 && i < 16000; i++) {
+		if (ck_one(st, &jobs[i]) != PT_OK) {
+			refused++;
+			break;
+		}
+		pt_store_stats(st, &ss);
+	}
+	for (int w = 0; w < 100 && (pt_store_stats(st, &ss), ss.checkpoints) < 1; w++)
+		usleep(10000);
+	usleep(300000); /* its pass copies everything: nothing comes after it */
+	pt_store_stats(st, &ss);
+	PT_CHECK_INT(ss.checkpoints, 1);
+	PT_CHECK_INT(ss.catchups, 0);
+	/* 2: write again (the WAL starts again) until a checkpoint comes */
+	uint64_t f0 = ss.wal_frames;
+	for (; i < 16000; i++) {
+		if (ck_one(st, &jobs[i]) != PT_OK) {
+			refused++;
+			break;
+		}
+		pt_store_stats(st, &ss);
+		if (ss.checkpoints > 1)
+			break;
+	}
+	PT_CHECK_INT(refused, 0);
+	/* the new WAL's first checkpoint is a pass, not the writer's */
+	PT_CHECK_INT(ss.checkpoints, 2);
+	PT_CHECK_INT(ss.catchups, 0);
+	PT_CHECK(ss.wal_frames - f0 >= 10000);
+	pt_store_close(st);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/pt_test_store_XXXXXX");
@@ -717,6 +780,7 @@ int main(void)
 	PT_RUN(test_exec);
 	PT_RUN(test_wal_buffer_visible_to_readers);
 	PT_RUN(test_wal_restarts_under_steady_load);
+	PT_RUN(test_checkpoint_after_quiet_restart);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
