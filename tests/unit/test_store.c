@@ -583,16 +583,30 @@ static int create_fn(sqlite3 *db, void *arg)
 			    NULL) == SQLITE_OK ? PT_OK : PT_EDB;
 }
 
+/* open_started() with the wb_test table of blob rows created. */
+static struct pt_store *open_blob_store(const char *name, char *path, size_t cap)
+{
+	struct pt_store *st = open_started(name, path, cap);
+	if (st == NULL)
+		return NULL;
+	int rc = pt_store_exec(st, create_fn, NULL);
+	PT_CHECK_INT(rc, PT_OK);
+	if (rc != PT_OK) {
+		pt_store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
 /* Frames the writer buffers must be in the WAL file before another connection
  * can see the commit: every row a reader sees right after each commit is whole,
  * and so is the file after a checkpoint and a reopen. */
 PT_TEST(test_wal_buffer_visible_to_readers)
 {
 	char path[512];
-	struct pt_store *st = open_started("walbuf.db", path, sizeof(path));
+	struct pt_store *st = open_blob_store("walbuf.db", path, sizeof(path));
 	if (st == NULL)
 		return;
-	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
 	sqlite3 *r = pt_store_open_reader(st);
 	static struct blob_arg b, got;
 	int bad = 0;
@@ -663,11 +677,10 @@ static long long file_size(const char *path)
 PT_TEST(test_wal_restarts_under_steady_load)
 {
 	char path[512], wal[600];
-	struct pt_store *st = open_started("steady.db", path, sizeof(path));
+	struct pt_store *st = open_blob_store("steady.db", path, sizeof(path));
 	if (st == NULL)
 		return;
 	snprintf(wal, sizeof(wal), "%s-wal", path);
-	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
 	blob_fill(&ck_blob, 7);
 	static struct pt_store_job jobs[CK_JOBS];
 	long long wal_max = 0;
@@ -723,10 +736,9 @@ static int ck_one(struct pt_store *st, struct pt_store_job *j)
 PT_TEST(test_checkpoint_after_quiet_restart)
 {
 	char path[512];
-	struct pt_store *st = open_started("quiet.db", path, sizeof(path));
+	struct pt_store *st = open_blob_store("quiet.db", path, sizeof(path));
 	if (st == NULL)
 		return;
-	PT_CHECK_INT(pt_store_exec(st, create_fn, NULL), PT_OK);
 	blob_fill(&ck_blob, 9);
 	static struct pt_store_job jobs[16000];
 	struct pt_store_stats ss;
