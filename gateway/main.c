@@ -394,7 +394,8 @@ static int cmd_serve(int argc, char **argv)
 		       host, port, u->name);
 	printf("  or a phone in the terminal: build/pintu simulate --channel ussd\n");
 	fflush(stdout);
-	pt_log(PT_LOG_INFO, "started", "listen=%s:%u channels=%d", host, port, cfg->nchannels);
+	pt_log(PT_LOG_INFO, "started", "listen=%s:%u channels=%d event_loop=%s", host, port,
+	       cfg->nchannels, pt_http_use_epoll(cfg) ? "epoll" : "poll");
 
 	/* The main thread waits for the stop signal and meanwhile escalates
 	 * overdue tickets to the supervisors once a minute (the console also

@@ -485,7 +485,7 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 					    "staff", "service_levels", "broadcasts", NULL };
 	static const char *const skeys[] = { "ussd_resume_minutes", "sms_expiry_minutes", NULL };
 	static const char *const lkeys[] = { "max_body_bytes", "connection_timeout_s",
-					     "max_connections", "messages_per_minute", NULL };
+					     "max_connections", "messages_per_minute", "event_loop", NULL };
 	static const char *const sdkeys[] = { "max_attempts", "base_backoff_ms", "max_backoff_ms",
 					      "timeout_ms", NULL };
 	int rc;
@@ -537,6 +537,17 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 			return rc;
 		if (v >= 0)
 			cfg->max_conns = (unsigned)v;
+		char loop[8] = "";
+		if ((rc = get_str(c, o, "limits", "event_loop", loop, sizeof(loop), 0)) < 0)
+			return rc;
+		if (strcmp(loop, "poll") == 0)
+			cfg->event_loop = PT_LOOP_POLL;
+		else if (strcmp(loop, "epoll") == 0)
+			cfg->event_loop = PT_LOOP_EPOLL;
+		else if (loop[0] == '\0' || strcmp(loop, "auto") == 0)
+			cfg->event_loop = PT_LOOP_AUTO;
+		else
+			return fail(c, "limits.event_loop", "must be \"auto\", \"poll\" or \"epoll\"");
 		v = -1;
 		if ((rc = get_num(c, o, "limits", "messages_per_minute", 0, 100000, &v)) < 0)
 			return rc;

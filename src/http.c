@@ -831,6 +831,13 @@ static int parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *l
 	return PT_OK;
 }
 
+int pt_http_use_epoll(const struct pt_config *cfg)
+{
+	if (cfg->event_loop == PT_LOOP_AUTO)
+		return cfg->max_conns > PT_HTTP_POLL_MAX_CONNS;
+	return cfg->event_loop == PT_LOOP_EPOLL;
+}
+
 struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbox,
 			      struct pt_store *st, char *err, size_t errlen)
 {
@@ -852,8 +859,9 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 	pthread_mutex_init(&h->wmu, NULL);
 	pthread_mutex_init(&h->pool_mu, NULL);
 	pthread_cond_init(&h->wcv, NULL);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
 			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	flags |= pt_http_use_epoll(cfg) ? MHD_USE_EPOLL : MHD_USE_POLL;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,

@@ -77,6 +77,8 @@ struct pt_config {
 	int64_t ussd_resume_ms, sms_expiry_ms;
 	size_t max_body;
 	unsigned conn_timeout_s, max_conns;
+	/* libmicrohttpd's event loop: poll() or epoll (see pt_config_use_epoll) */
+	enum { PT_LOOP_AUTO, PT_LOOP_POLL, PT_LOOP_EPOLL } event_loop;
 	unsigned messages_per_minute; /* per resident; over it messages are stored, not processed (0 = off) */
 	struct pt_sender_opts sender;
 	struct pt_program *programs;

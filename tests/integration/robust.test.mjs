@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-	test, assert, eq, match, AtUssd, KannelGet, ussdComplaint, testConfig, sql, cli, tmpDir, digits, phone, uid, opt, TICKET_RE, checkUssd, ROOT, NIK_A,
+	test, assert, eq, match, waitUntil, AtUssd, KannelGet, ussdComplaint, testConfig, sql, cli, tmpDir, digits, phone, uid, opt, TICKET_RE, checkUssd, ROOT, NIK_A,
 } from './lib.mjs';
 
 test('http: health, 404, 405, 413, 400 and 403', async (t) => {
@@ -257,3 +257,35 @@ test('metrics: per-channel inbound, dialog steps, sends and queue depth', async 
 	eq(val(/pintu_channel_queue_depth\{channel="at-sms"\} (\d+)/), 0, 'nothing left queued');
 	eq(val(/pintu_channel_inbound_total\{channel="kannel"\} (\d+)/), 0, 'other channels untouched');
 });
+
+// Webhook connections are suspended while their job commits and resumed by the
+// syncer: both of libmicrohttpd's event loops must carry that, with many
+// requests in flight at once on kept-alive connections.
+for (const loop of ['poll', 'epoll']) {
+	test(`http: the ${loop} event loop answers concurrent suspended webhooks`, async (t) => {
+		const config = testConfig();
+		config.limits.event_loop = loop;
+		const h = await t.server({ config });
+		await waitUntil(() => h.err.includes('event=started'), 5000, 'the started log line');
+		match(h.err, new RegExp(`event=started [^\\n]*event_loop=${loop}\\b`), 'the loop in use is logged');
+		// libmicrohttpd's workers hold an epoll descriptor each only with epoll
+		const fdDir = `/proc/${h.child.pid}/fd`;
+		const epfds = fs.readdirSync(fdDir).filter((f) => {
+			try { return fs.readlinkSync(path.join(fdDir, f)) === 'anon_inode:[eventpoll]'; } catch { return false; }
+		}).length;
+		if (loop === 'poll') eq(epfds, 0, 'no epoll descriptor with poll');
+		else assert(epfds >= 2, `an epoll descriptor per worker (found ${epfds})`);
+		const n = 12;
+		const done = await Promise.all(Array.from({ length: n }, () => ussdComplaint(h)));
+		const numbers = new Set(done.map((d) => digits(d.number)));
+		eq(numbers.size, n, 'one distinct ticket per conversation');
+		const rows = sql(h.db, 'select number from tickets');
+		eq(rows.length, n, 'ticket rows');
+		for (const r of rows) assert(numbers.has(r.number), `ticket ${r.number} was answered`);
+		// a provider retry of the last step is answered the same, nothing new
+		const u = done[0].ussd;
+		const again = checkUssd(await u.raw(u.inputs.join('*')), u.inputs);
+		eq(again.text, done[0].last.text, 'retry answered like the original');
+		eq(sql(h.db, 'select count(*) as n from tickets')[0].n, n, 'no ticket from the retry');
+	});
+}

@@ -4,6 +4,7 @@
 
 #include "pintu/common.h"
 #include "pintu/config.h"
+#include "pintu/http.h"
 #include "test.h"
 
 static const char *minimal =
@@ -110,6 +111,49 @@ PT_TEST(errors_name_paths)
 		     "channels[0].name: use lower-case");
 }
 
+/* minimal with a "limits" object; NULL (and err) when it does not parse */
+static struct pt_config *with_limits(const char *limits, char *err, size_t errlen)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "{\"limits\":%s,%s", limits, minimal + 1);
+	return pt_config_parse(buf, strlen(buf), "t.json", err, errlen);
+}
+
+PT_TEST(event_loop)
+{
+	static const struct {
+		const char *limits;
+		int epoll;
+	} cases[] = {
+		{ "{}", 0 },                                          /* auto, 1024 connections */
+		{ "{\"max_connections\":4096}", 0 },                  /* auto at the limit */
+		{ "{\"max_connections\":4097}", 1 },                  /* auto past it */
+		{ "{\"event_loop\":\"auto\",\"max_connections\":20000}", 1 },
+		{ "{\"event_loop\":\"poll\",\"max_connections\":20000}", 0 },
+		{ "{\"event_loop\":\"epoll\"}", 1 },
+	};
+	char err[512];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		err[0] = '\0';
+		struct pt_config *c = with_limits(cases[i].limits, err, sizeof(err));
+		if (!c)
+			fprintf(stderr, "  %s: %s\n", cases[i].limits, err);
+		PT_CHECK(c != NULL);
+		if (!c)
+			continue;
+		PT_CHECK_INT(pt_http_use_epoll(c), cases[i].epoll);
+		pt_config_free(c);
+	}
+	struct pt_config *c = with_limits("{\"event_loop\":\"select\"}", err, sizeof(err));
+	PT_CHECK(c == NULL);
+	PT_CHECK(strstr(err, "limits.event_loop: must be \"auto\", \"poll\" or \"epoll\"") != NULL);
+	pt_config_free(c);
+	c = with_limits("{\"event_loop\":1}", err, sizeof(err));
+	PT_CHECK(c == NULL);
+	PT_CHECK(strstr(err, "limits.event_loop: must be a string") != NULL);
+	pt_config_free(c);
+}
+
 PT_TEST(default_rates)
 {
 	char buf[2048], err[512] = "";
@@ -136,6 +180,7 @@ int main(void)
 	PT_RUN(demo_config);
 	PT_RUN(minimal_defaults);
 	PT_RUN(errors_name_paths);
+	PT_RUN(event_loop);
 	PT_RUN(default_rates);
 	return PT_DONE();
 }
