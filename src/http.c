@@ -1,7 +1,7 @@
 /*
  * http.c - libmicrohttpd front end.
  *
- * Threading: MHD's internal polling threads (a pool, one per core) read
+ * Threading: MHD daemons' internal polling threads (one per core) read
  * requests. A webhook's body is collected into a per-request buffer capped at
  * limits.max_body_bytes (a larger Content-Length is refused with 413 before the
  * body is read; a chunked body that grows past the cap is drained and refused).
@@ -11,6 +11,15 @@
  * So no MHD thread ever blocks on the disk, and 64 concurrent webhooks share
  * one group commit.
  *
+ * Connections: HTTP_THREADS libmicrohttpd daemons, each with its own polling
+ * thread and no listening socket; our acceptor thread accepts and hands the
+ * connections to them in turn (MHD_add_connection). With libmicrohttpd's own
+ * thread pool the workers race for each connection on a shared listening
+ * socket, and a provider's few kept-alive connections could all land on one
+ * thread (80/20 splits and worse were seen) while the other core idled; the
+ * pool's MHD_add_connection picks the thread by descriptor number, which is
+ * not even either when other descriptors open and close meanwhile.
+ *
  * Per request state lives in struct req, created by the URI log callback (which
  * also keeps the raw query string: we parse it ourselves so '+' and %XX decode
  * the same way as form bodies) and freed by the completion callback.
@@ -18,6 +27,7 @@
 #include "pintu/http.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,13 +50,19 @@
 #define BATCH_WEBHOOK_MAX 32 /* messages and statuses in one provider POST */
 #define WEB_BODY_MAX (8u << 20) /* staff requests: a CSV import of subscribers at most */
 #define WEB_WORKERS 2
+#define HTTP_THREADS 2 /* libmicrohttpd daemons: one per core of the target machine */
 #define WEB_HEADERS_MAX 48
 #define POOL_MAX 256
 
 enum phase { PH_NEW = 0, PH_BODY, PH_WAIT, PH_DONE };
 
 struct pt_http {
-	struct MHD_Daemon *d;
+	struct MHD_Daemon *d[HTTP_THREADS];
+	_Atomic uint64_t conns[HTTP_THREADS]; /* connections handed to each */
+	int lfd;                /* the listening socket, accepted from by acceptor */
+	pthread_t acceptor;
+	int acceptor_started;
+	_Atomic int accept_stop;
 	const struct pt_config *cfg;
 	struct pt_inbox *inbox;
 	struct pt_store *st;
@@ -336,6 +353,10 @@ static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http 
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
 					"pintu_http_responses_total{class=\"%dxx\"} %llu\n", c,
 					(unsigned long long)atomic_load(&h->by_class[c]));
+	for (int i = 0; i < HTTP_THREADS; i++)
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off,
+					"pintu_http_connections_total{thread=\"%d\"} %llu\n", i,
+					(unsigned long long)atomic_load(&h->conns[i]));
 	off += (size_t)snprintf(
 		buf + off, sizeof(buf) - off,
 		"pintu_inbound_messages_total %llu\npintu_inbound_duplicates_total %llu\n"
@@ -838,6 +859,59 @@ int pt_http_use_epoll(const struct pt_config *cfg)
 	return cfg->event_loop == PT_LOOP_EPOLL;
 }
 
+/* A listening TCP socket on ss, or -1 (errno set). */
+static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl)
+{
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    bind(fd, (const struct sockaddr *)ss, sl) != 0 || listen(fd, 1024) != 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+/* Accept connections and hand them to the daemons in turn. Ends when
+ * pt_http_stop shuts the socket down. */
+static void *acceptor_main(void *arg)
+{
+	struct pt_http *h = arg;
+	int64_t last_log = 0;
+	unsigned next = 0;
+	while (!atomic_load(&h->accept_stop)) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(h->lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (atomic_load(&h->accept_stop))
+				break;
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN ||
+			    errno == EPROTO)
+				continue;
+			/* Out of descriptors or memory: wait for connections to close. */
+			int64_t now = pt_now_ms();
+			if (now - last_log >= 10000) {
+				pt_log(PT_LOG_ERROR, "accept_failed", "error=\"%s\"", strerror(errno));
+				last_log = now;
+			}
+			struct timespec ts = { 0, 50 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		/* A daemon at its share of limits.max_connections refuses and
+		 * closes the socket. */
+		unsigned i = next++ % HTTP_THREADS;
+		atomic_fetch_add(&h->conns[i], 1);
+		(void)MHD_add_connection(h->d[i], fd, (const struct sockaddr *)&peer, pl);
+	}
+	return NULL;
+}
+
 struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbox,
 			      struct pt_store *st, char *err, size_t errlen)
 {
@@ -856,32 +930,55 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 	h->cfg = cfg;
 	h->inbox = inbox;
 	h->st = st;
+	h->lfd = -1;
 	pthread_mutex_init(&h->wmu, NULL);
 	pthread_mutex_init(&h->pool_mu, NULL);
 	pthread_cond_init(&h->wcv, NULL);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_USE_ERROR_LOG | MHD_USE_ITC;
-	flags |= pt_http_use_epoll(cfg) ? MHD_USE_EPOLL : MHD_USE_POLL;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	h->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, h,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h, MHD_OPTION_SOCK_ADDR, &ss,
-				MHD_OPTION_THREAD_POOL_SIZE, (unsigned)2,
-				MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
-				MHD_OPTION_CONNECTION_LIMIT, cfg->max_conns,
-				MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
-				MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
-				MHD_OPTION_URI_LOG_CALLBACK, on_uri, h,
-				MHD_OPTION_NOTIFY_COMPLETED, on_completed, h, MHD_OPTION_END);
-	if (!h->d) {
-		snprintf(err, errlen, "cannot listen on %s (address in use or not available)",
-			 cfg->listen);
-		free(h);
-		return NULL;
+	h->lfd = listen_socket(&ss, sl);
+	if (h->lfd < 0) {
+		snprintf(err, errlen, "cannot listen on %s (%s)", cfg->listen, strerror(errno));
+		goto fail;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-	h->port = di ? di->port : 0;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+			 MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+	flags |= pt_http_use_epoll(cfg) ? MHD_USE_EPOLL : MHD_USE_POLL;
+	unsigned limit = cfg->max_conns / HTTP_THREADS;
+	for (int i = 0; i < HTTP_THREADS; i++) {
+		h->d[i] = MHD_start_daemon(
+			flags, 0, NULL, NULL, on_request, h, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+			MHD_OPTION_CONNECTION_TIMEOUT, cfg->conn_timeout_s,
+			MHD_OPTION_CONNECTION_LIMIT, limit > 0 ? limit : 1u,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+			MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_NOTIFY_COMPLETED,
+			on_completed, h, MHD_OPTION_END);
+		if (!h->d[i]) {
+			snprintf(err, errlen, "cannot start the HTTP server on %s", cfg->listen);
+			goto fail;
+		}
+	}
+	struct sockaddr_storage bound;
+	socklen_t bl = sizeof(bound);
+	if (getsockname(h->lfd, (struct sockaddr *)&bound, &bl) == 0)
+		h->port = ntohs(bound.ss_family == AF_INET6 ?
+					((struct sockaddr_in6 *)&bound)->sin6_port :
+					((struct sockaddr_in *)&bound)->sin_port);
+	if (pthread_create(&h->acceptor, NULL, acceptor_main, h) != 0) {
+		snprintf(err, errlen, "cannot start the HTTP server: no thread");
+		goto fail;
+	}
+	h->acceptor_started = 1;
 	return h;
+fail:
+	for (int i = 0; i < HTTP_THREADS; i++)
+		if (h->d[i])
+			MHD_stop_daemon(h->d[i]);
+	if (h->lfd >= 0)
+		close(h->lfd);
+	pthread_mutex_destroy(&h->wmu);
+	pthread_mutex_destroy(&h->pool_mu);
+	pthread_cond_destroy(&h->wcv);
+	free(h);
+	return NULL;
 }
 
 void pt_http_set_sender(struct pt_http *h, struct pt_sender *s)
@@ -930,7 +1027,14 @@ void pt_http_stop(struct pt_http *h)
 		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
-	MHD_stop_daemon(h->d);
+	/* shutdown() wakes the acceptor's accept() (EINVAL) */
+	atomic_store(&h->accept_stop, 1);
+	shutdown(h->lfd, SHUT_RDWR);
+	if (h->acceptor_started)
+		pthread_join(h->acceptor, NULL);
+	close(h->lfd);
+	for (int i = 0; i < HTTP_THREADS; i++)
+		MHD_stop_daemon(h->d[i]);
 	pthread_mutex_lock(&h->wmu);
 	h->wstop = 1;
 	pthread_cond_broadcast(&h->wcv);

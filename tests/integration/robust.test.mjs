@@ -287,5 +287,11 @@ for (const loop of ['poll', 'epoll']) {
 		const again = checkUssd(await u.raw(u.inputs.join('*')), u.inputs);
 		eq(again.text, done[0].last.text, 'retry answered like the original');
 		eq(sql(h.db, 'select count(*) as n from tickets')[0].n, n, 'no ticket from the retry');
+		// connections are handed to the HTTP threads in turn
+		const m = (await h.request('GET', '/metrics')).text;
+		const per = [...m.matchAll(/^pintu_http_connections_total\{thread="(\d+)"\} (\d+)$/gm)].map((x) => Number(x[2]));
+		eq(per.length, 2, 'one connection count per HTTP thread');
+		assert(per[0] + per[1] >= 2, `connections counted: ${per}`);
+		assert(Math.abs(per[0] - per[1]) <= 1, `connections spread evenly over the threads: ${per}`);
 	});
 }
