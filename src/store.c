@@ -80,6 +80,7 @@
 
 #include "pintu/common.h"
 #include "migrations.h"
+#include "pcache.h"
 #include "walbuf.h"
 
 #define BATCH_MAX 512
@@ -354,12 +355,21 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 	}
 }
 
-/* Process-wide SQLite settings, before the first connection: no memory
- * statistics (they take a global mutex around every allocation; nothing
- * reads them). Fails harmlessly when SQLite was already initialised. */
+/* Process-wide SQLite settings, before SQLite initialises (sqlite3_config
+ * refuses them afterwards, and registering or finding a VFS initialises it:
+ * so this runs first in pt_store_open): no memory statistics (they take a
+ * global mutex around every allocation; nothing reads them), and the page
+ * cache of src/pcache.c. */
 static void sqlite_global_init(void)
 {
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+	pt_pcache_install();
+}
+
+static void sqlite_setup(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, sqlite_global_init);
 }
 
 /* vfs: NULL for the default one (see src/walbuf.c for the writer's).
@@ -369,8 +379,7 @@ static void sqlite_global_init(void)
 static sqlite3 *open_conn(const char *path, const char *vfs, int private_conn, char *err,
 			  size_t errlen)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, sqlite_global_init);
+	sqlite_setup();
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (private_conn)
@@ -401,6 +410,7 @@ static void finalize_all(sqlite3 *db)
 
 struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 {
+	sqlite_setup();
 	char scratch[512];
 	struct pt_store *st = NULL;
 	if (err == NULL || errlen == 0) {
