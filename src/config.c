@@ -537,7 +537,7 @@ static int parse_root(struct ctx *c, struct pt_config *cfg, const cJSON *root)
 			return rc;
 		if (v >= 0)
 			cfg->max_conns = (unsigned)v;
-		char loop[8] = "";
+		char loop[16] = "";
 		if ((rc = get_str(c, o, "limits", "event_loop", loop, sizeof(loop), 0)) < 0)
 			return rc;
 		if (strcmp(loop, "poll") == 0)

@@ -61,7 +61,6 @@ struct pt_http {
 	_Atomic uint64_t conns[HTTP_THREADS]; /* connections handed to each */
 	int lfd;                /* the listening socket, accepted from by acceptor */
 	pthread_t acceptor;
-	int acceptor_started;
 	_Atomic int accept_stop;
 	const struct pt_config *cfg;
 	struct pt_inbox *inbox;
@@ -966,7 +965,6 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 		snprintf(err, errlen, "cannot start the HTTP server: no thread");
 		goto fail;
 	}
-	h->acceptor_started = 1;
 	return h;
 fail:
 	for (int i = 0; i < HTTP_THREADS; i++)
@@ -1030,8 +1028,7 @@ void pt_http_stop(struct pt_http *h)
 	/* shutdown() wakes the acceptor's accept() (EINVAL) */
 	atomic_store(&h->accept_stop, 1);
 	shutdown(h->lfd, SHUT_RDWR);
-	if (h->acceptor_started)
-		pthread_join(h->acceptor, NULL);
+	pthread_join(h->acceptor, NULL);
 	close(h->lfd);
 	for (int i = 0; i < HTTP_THREADS; i++)
 		MHD_stop_daemon(h->d[i]);
