@@ -1012,10 +1012,8 @@ void pt_http_stop(struct pt_http *h)
 	 * Should the disk hang for a minute, exit without closing: everything
 	 * acknowledged is on disk, and providers retry what was not. */
 	atomic_store(&h->stopping, 1);
-	/* No MHD_quiesce_daemon(): with a thread pool and epoll, libmicrohttpd
-	 * 0.9.75 can abort in it ("Failed to remove listen FD from epoll set")
-	 * when a worker has just taken the listen socket out of its epoll set.
-	 * Connections that still arrive get 503 from the stopping flag. */
+	/* The acceptor keeps accepting meanwhile: connections that still arrive
+	 * get 503 from the stopping flag rather than a refused connect. */
 	for (int i = 0; atomic_load(&h->inflight) > 0; i++) {
 		if (i == 6000) {
 			pt_log(PT_LOG_ERROR, "shutdown_stuck", "inflight=%d",

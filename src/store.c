@@ -372,14 +372,14 @@ static void sqlite_setup(void)
 	pthread_once(&once, sqlite_global_init);
 }
 
-/* vfs: NULL for the default one (see src/walbuf.c for the writer's).
+/* After sqlite_setup() (pt_store_open runs it before anything else).
+ * vfs: NULL for the default one (see src/walbuf.c for the writer's).
  * private_conn: only one thread at a time uses the connection, with a mutex
  * hand-over between threads (the writer's, the checkpointer's), so SQLite's
  * per-connection mutex is left out (SQLITE_OPEN_NOMUTEX). */
 static sqlite3 *open_conn(const char *path, const char *vfs, int private_conn, char *err,
 			  size_t errlen)
 {
-	sqlite_setup();
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	if (private_conn)

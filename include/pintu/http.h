@@ -24,11 +24,7 @@ struct pt_http *pt_http_start(const struct pt_config *cfg, struct pt_inbox *inbo
 			      struct pt_store *st, char *err, size_t errlen);
 /* Whether the server uses epoll rather than poll(): limits.event_loop, and
  * for "auto" epoll only when more than PT_HTTP_POLL_MAX_CONNS connections are
- * allowed. Webhook connections are suspended while their job commits, and
- * libmicrohttpd takes a suspended connection out of its epoll set and puts it
- * back on resume (two epoll_ctl calls and an extra recv per request); poll()
- * costs a scan of the open connections per wake-up instead, which is cheaper
- * for the tens to hundreds of connections of providers and staff. */
+ * allowed (why poll() is the default: docs/configuration.md, event_loop). */
 #define PT_HTTP_POLL_MAX_CONNS 4096
 int pt_http_use_epoll(const struct pt_config *cfg);
 /* The sender whose per-channel counts /metrics shows (may stay unset). */
