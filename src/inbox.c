@@ -83,12 +83,12 @@
 #define DUP_WINDOW_MS 10000
 /* The answer when a step fails in a way a retry would repeat (see job_done). */
 #define APOLOGY "Maaf, terjadi gangguan. Silakan coba lagi nanti."
-#define CONTACT_BUCKETS 4096
+#define CONTACT_BUCKETS 65536 /* chains stay short up to CONTACT_CACHE_MAX (a walk was 1% of the writer) */
 #define CONTACT_CACHE_MAX 200000 /* entries (~60 bytes each); then start over */
 #define STATE_MAX 24576
 #define RATE_WINDOW_MS 60000
 #define RATE_LIMIT_MAX 1000     /* pt_inbox_set_rate_limit() caps here */
-#define RATE_BUCKETS 1024
+#define RATE_BUCKETS 65536 /* short chains up to RATE_TABLE_MAX entries */
 #define RATE_SWEEP_AT 4096      /* entries; then drop the idle ones */
 #define RATE_TABLE_MAX 200000   /* entries; then start over */
 /* When the "rate_limited" / "info_received" templates are missing. */
@@ -124,11 +124,8 @@ struct pt_inbox {
 	struct rate_entry *rate[RATE_BUCKETS];
 	size_t nrate;
 	int64_t rate_swept_ms;
-	struct rate_undo {
-		struct rate_entry *e; /* NULL: the job changed nothing */
-		int added, pos;
-		int64_t old_time, old_last, old_notice;
-	} rate_undo;
+	uint64_t rate_gen; /* bumped whenever entries are freed (undo records may name them) */
+	struct pt_inbox_rate_undo rate_undo; /* the running job's */
 };
 
 struct chan_counts {
@@ -370,6 +367,7 @@ static void rate_clear(struct pt_inbox *in)
 		in->rate[i] = NULL;
 	}
 	in->nrate = 0;
+	in->rate_gen++;
 	in->rate_undo.e = NULL;
 }
 
@@ -384,6 +382,7 @@ static void rate_sweep(struct pt_inbox *in, int64_t now)
 				*pp = e->next;
 				free(e);
 				in->nrate--;
+				in->rate_gen++;
 			} else {
 				pp = &e->next;
 			}
@@ -409,7 +408,7 @@ static void rate_count(struct pt_inbox *in, int64_t contact_id, int64_t now, int
 	struct rate_entry *e = in->rate[h];
 	while (e && e->contact_id != contact_id)
 		e = e->next;
-	struct rate_undo *u = &in->rate_undo;
+	struct pt_inbox_rate_undo *u = &in->rate_undo;
 	if (!e) {
 		e = calloc(1, sizeof(*e) + (size_t)lim * sizeof(e->times[0]));
 		if (!e)
@@ -419,10 +418,11 @@ static void rate_count(struct pt_inbox *in, int64_t contact_id, int64_t now, int
 		e->next = in->rate[h];
 		in->rate[h] = e;
 		in->nrate++;
-		*u = (struct rate_undo){ .e = e, .added = 1 };
+		*u = (struct pt_inbox_rate_undo){ .e = e, .added = 1, .gen = in->rate_gen };
 	} else {
-		*u = (struct rate_undo){ .e = e, .pos = e->pos, .old_time = e->times[e->pos],
-					 .old_last = e->last_ms, .old_notice = e->notice_ms };
+		*u = (struct pt_inbox_rate_undo){ .e = e, .pos = e->pos, .old_time = e->times[e->pos],
+						  .old_last = e->last_ms, .old_notice = e->notice_ms,
+						  .gen = in->rate_gen };
 	}
 	/* times[pos] is the oldest of the last n messages: n of them within the
 	 * window means this one is number n + 1. */
@@ -437,13 +437,20 @@ static void rate_count(struct pt_inbox *in, int64_t contact_id, int64_t now, int
 	}
 }
 
-/* Take back what the failed job counted (its message was rolled back). */
-static void rate_forget_job(struct pt_inbox *in)
+/* Take back what a run counted (its message was rolled back). Undo records
+ * are taken back newest first; when entries were freed since this one was
+ * recorded, it may name freed memory: the table starts again instead (which
+ * only forgets recent counts). */
+static void rate_forget(struct pt_inbox *in, struct pt_inbox_rate_undo *undo)
 {
-	struct rate_undo u = in->rate_undo;
-	in->rate_undo.e = NULL;
+	struct pt_inbox_rate_undo u = *undo;
+	undo->e = NULL;
 	if (!u.e)
 		return;
+	if (u.gen != in->rate_gen) {
+		rate_clear(in);
+		return;
+	}
 	if (!u.added) {
 		u.e->pos = u.pos;
 		u.e->times[u.pos] = u.old_time;
@@ -457,6 +464,7 @@ static void rate_forget_job(struct pt_inbox *in)
 			*pp = u.e->next;
 			free(u.e);
 			in->nrate--;
+			in->rate_gen++;
 			return;
 		}
 }
@@ -857,7 +865,7 @@ static int store_limited(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_req *
 			 int64_t contact_id, const struct pt_dialog_env *env, struct step *sp,
 			 int notify, int64_t now)
 {
-	atomic_fetch_add(&in->rate_limited, 1);
+	r->counts.rate_limited++;
 	if (r->chan->adapter->kind == PT_CHAN_USSD || notify) {
 		pt_log(PT_LOG_INFO, "inbox_rate_limited", "channel=%s contact=%lld notice=1",
 		       r->chan->name, (long long)contact_id);
@@ -929,7 +937,7 @@ static int attach_needs_info(struct pt_inbox *in, sqlite3 *db, struct pt_inbox_r
 	if (rc < 0)
 		goto out;
 	pt_log(PT_LOG_INFO, "inbox_info_attached", "channel=%s number=%s", r->chan->name, t->number);
-	atomic_fetch_add(&in->attached, 1);
+	r->counts.attached++;
 	*done = 1;
 out:
 	free(t);
@@ -1000,7 +1008,7 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 	    (rc = find_duplicate(in, db, r, key, contact_id, now)) < 0)
 		goto out;
 	if (r->duplicate) {
-		atomic_fetch_add(&in->duplicates, 1);
+		r->counts.duplicates++;
 		goto out;
 	}
 
@@ -1056,10 +1064,8 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 			r->apology_next = 1; /* roll this job back, then run it again as an apology */
 		goto out;
 	}
-	atomic_fetch_add(&in->steps, 1);
-	struct chan_counts *sc = chan_counts(in, ch);
-	if (sc)
-		atomic_fetch_add(&sc->steps, 1);
+	r->counts.steps++;
+	r->counts.chan_steps++;
 	sp->s.updated_ms = now;
 	/* The reply row first: a USSD round's row id goes into the session row. */
 	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
@@ -1085,7 +1091,7 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		contact_lang_cached(in, m->from, sp->s.lang); /* nothing below can fail */
 	}
 	if (actx.ticket_id)
-		atomic_fetch_add(&in->tickets, 1);
+		r->counts.tickets++;
 out:
 	/* A round recorded without a dialog step (the rate-limit notice, the
 	 * apology): the session row learns it, everything else as it was. */
@@ -1099,12 +1105,24 @@ static int job_run(sqlite3 *db, void *arg)
 	struct pt_inbox_req *r = arg;
 	struct pt_inbox *in = r->inbox;
 	int rc;
+	/* Every run starts from scratch: the store may run a job again after
+	 * rolling it back (job_undo). */
 	in->job_added = NULL;
 	in->rate_undo.e = NULL;
-	atomic_fetch_add(&in->messages, 1);
-	struct chan_counts *cc = chan_counts(in, r->chan);
-	if (cc)
-		atomic_fetch_add(r->msg.type == PT_MSG_DLR ? &cc->reports : &cc->inbound, 1);
+	r->rate_undo.e = NULL;
+	memset(&r->counts, 0, sizeof(r->counts));
+	r->duplicate = 0;
+	r->queued = 0;
+	r->apology_next = 0;
+	r->reply.has_text = 0;
+	r->reply.end = 0;
+	r->reply.text[0] = '\0';
+	r->reply.text_len = 0;
+	r->counts.messages = 1;
+	if (r->msg.type == PT_MSG_DLR)
+		r->counts.chan_reports = 1;
+	else
+		r->counts.chan_inbound = 1;
 	switch (r->msg.type) {
 	case PT_MSG_DLR:
 		/* A report we cannot use (unknown status, unknown message) is still
@@ -1151,17 +1169,62 @@ static int job_run(sqlite3 *db, void *arg)
 	}
 	if (rc < 0) {
 		contacts_forget_job(in);
-		rate_forget_job(in);
-		atomic_fetch_add(&in->errors, 1);
+		rate_forget(in, &in->rate_undo);
+		r->counts.errors++;
 		pt_log(PT_LOG_ERROR, "inbox_error", "channel=%s err=\"%s\"", r->chan->name,
 		       pt_strerror(rc));
+	} else {
+		r->rate_undo = in->rate_undo; /* for job_undo */
 	}
 	return rc;
+}
+
+/* The store rolled back this job's writes (another job under the same
+ * savepoint failed) and will run it again: take back what it did in memory.
+ * Called newest first for the jobs of a shared savepoint. The contact cache
+ * may name rows (or languages) that were rolled back: it is only a cache, so
+ * it starts again. Counts are added only by job_done, so there is nothing to
+ * take back there. */
+static void job_undo(void *arg)
+{
+	struct pt_inbox_req *r = arg;
+	struct pt_inbox *in = r->inbox;
+	contacts_clear(in);
+	rate_forget(in, &r->rate_undo);
+}
+
+/* Add what the job's last run counted to the totals (once per run that
+ * finished; a run the store repeated counted from zero again). */
+static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
+{
+	struct pt_inbox_counts *c = &r->counts;
+	if (c->messages)
+		atomic_fetch_add(&in->messages, c->messages);
+	if (c->duplicates)
+		atomic_fetch_add(&in->duplicates, c->duplicates);
+	if (c->steps)
+		atomic_fetch_add(&in->steps, c->steps);
+	if (c->tickets)
+		atomic_fetch_add(&in->tickets, c->tickets);
+	if (c->errors)
+		atomic_fetch_add(&in->errors, c->errors);
+	if (c->rate_limited)
+		atomic_fetch_add(&in->rate_limited, c->rate_limited);
+	if (c->attached)
+		atomic_fetch_add(&in->attached, c->attached);
+	struct chan_counts *cc = chan_counts(in, r->chan);
+	if (cc) {
+		atomic_fetch_add(&cc->inbound, c->chan_inbound);
+		atomic_fetch_add(&cc->steps, c->chan_steps);
+		atomic_fetch_add(&cc->reports, c->chan_reports);
+	}
+	memset(c, 0, sizeof(*c));
 }
 
 static void job_done(void *arg, int rc)
 {
 	struct pt_inbox_req *r = arg;
+	counts_add(r->inbox, r);
 	if (rc < 0 && r->apology_next && !r->apology &&
 	    pt_store_submit(r->inbox->st, &r->job) == PT_OK) {
 		/* The step failed for a reason a provider's retry would meet again
@@ -1197,6 +1260,7 @@ static void req_reset(struct pt_inbox *in, struct pt_inbox_req *r)
 	memset(&r->job, 0, sizeof(r->job));
 	r->job.run = job_run;
 	r->job.done = job_done;
+	r->job.undo = job_undo;
 	r->job.arg = r;
 }
 
@@ -1218,6 +1282,7 @@ int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r)
 	r->done = NULL;
 	int rc = pt_store_exec(in->st, process_fn, r);
 	if (rc < 0 && r->apology_next) { /* as job_done() does, synchronously */
+		counts_add(in, r); /* the failed run's */
 		r->apology = 1;
 		r->apology_next = 0;
 		rc = pt_store_exec(in->st, process_fn, r);

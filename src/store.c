@@ -26,6 +26,7 @@
  *
  *   BEGIN IMMEDIATE
  *     SAVEPOINT j; rc = run(db, arg); rc < 0 ? ROLLBACK TO j; RELEASE j   (each job)
+ *     SAVEPOINT j; run() each; RELEASE j   (consecutive jobs with an undo(), run_shared)
  *   COMMIT            -> after the fdatasync: done(arg, rc) for each job, in order
  *   (COMMIT failed)   -> ROLLBACK, on_rollback hook, done(arg, PT_EDB) for each
  *
@@ -233,6 +234,7 @@ struct pt_store {
 	_Atomic unsigned sync_delay_us; /* tests: pt_store_set_sync_delay() */
 
 	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us, checkpoints, catchups;
+	_Atomic uint64_t shared_rollbacks; /* run_shared() rolled back to its savepoint */
 };
 
 struct sync_batch {
@@ -762,10 +764,14 @@ static void *checkpointer_main(void *arg)
 	return NULL;
 }
 
-/* The writer's open transaction: jobs that ran in it and wait for its COMMIT. */
+/* The writer's open transaction: jobs that ran in it and wait for its COMMIT.
+ * rerunnable: every one of them has an undo() and none has failed, so a
+ * failure can roll the whole transaction back and run them again
+ * (run_shared). */
 struct group {
 	struct pt_store_job *head, *tail;
 	uint64_t n;
+	int rerunnable;
 };
 
 /* Roll the open transaction back and fail every job in the group. */
@@ -788,38 +794,129 @@ static void group_fail(struct pt_store *st, struct group *g)
 	g->n = 0;
 }
 
+/* One job in its own savepoint. -1: the transaction was lost (some errors,
+ * such as disk full or I/O, make SQLite roll back the whole transaction). */
+static int run_one(struct pt_store *st, struct pt_store_job *j)
+{
+	if (txn_step(st, ST_SAVEPOINT) != PT_OK) {
+		j->rc = PT_EDB;
+	} else {
+		j->rc = j->run ? j->run(st->db, j->arg) : PT_OK;
+		if (j->rc < 0)
+			txn_step(st, ST_ROLLBACK_TO);
+		txn_step(st, ST_RELEASE);
+	}
+	return sqlite3_get_autocommit(st->db) ? -1 : 0;
+}
+
+/* undo() the jobs [j, stop), newest first (so that changes several of them
+ * made to the same thing are taken back in the right order). */
+static void undo_newest_first(struct pt_store_job *j, const struct pt_store_job *stop)
+{
+	if (j == stop)
+		return;
+	undo_newest_first(j->next, stop);
+	j->undo(j->arg);
+}
+
+/* The jobs [first, end), all re-runnable (pt_store_job.undo), without a
+ * savepoint each: a savepoint per job costs more than the job's own
+ * statements, because SQLite first copies every page a savepoint's writes
+ * touch into the sub-journal (measured: a third of the writer's time per USSD
+ * step). While everything in the open transaction is re-runnable they run
+ * with no savepoint at all; otherwise under one shared savepoint.
+ *
+ * When a job fails, everything since the savepoint (or the BEGIN) is rolled
+ * back; the jobs that had succeeded are undone, newest first, and run again
+ * each in its own savepoint (the failed job keeps its result), and the jobs
+ * after it go on under a shared savepoint. So a job runs at most twice,
+ * however many fail. -1: the transaction was lost (as run_one). */
+static int run_shared(struct pt_store *st, struct group *g, struct pt_store_job *first,
+		      struct pt_store_job *end)
+{
+	sqlite3 *db = st->db;
+	while (first != end) {
+		int whole = g->rerunnable;
+		if (!whole && txn_step(st, ST_SAVEPOINT) != PT_OK) {
+			for (struct pt_store_job *j = first; j != end; j = j->next)
+				j->rc = PT_EDB;
+			return sqlite3_get_autocommit(db) ? -1 : 0;
+		}
+		struct pt_store_job *failed = first;
+		for (; failed != end; failed = failed->next) {
+			failed->rc = failed->run(db, failed->arg);
+			if (sqlite3_get_autocommit(db))
+				return -1;
+			if (failed->rc < 0)
+				break;
+		}
+		if (failed == end) {
+			if (!whole)
+				txn_step(st, ST_RELEASE);
+			break;
+		}
+		atomic_fetch_add(&st->shared_rollbacks, 1);
+		g->rerunnable = 0;
+		undo_newest_first(first, failed);
+		if (whole) {
+			/* the earlier jobs of the transaction go too, and come back first */
+			txn_step(st, ST_ROLLBACK);
+			if (g->head != NULL)
+				undo_newest_first(g->head, NULL);
+			if (txn_step(st, ST_BEGIN) != PT_OK)
+				return -1;
+			for (struct pt_store_job *j = g->head; j != NULL; j = j->next)
+				if (run_one(st, j) < 0)
+					return -1;
+		} else {
+			txn_step(st, ST_ROLLBACK_TO);
+			txn_step(st, ST_RELEASE);
+		}
+		for (struct pt_store_job *j = first; j != failed; j = j->next)
+			if (run_one(st, j) < 0)
+				return -1;
+		first = failed->next;
+	}
+	return sqlite3_get_autocommit(db) ? -1 : 0;
+}
+
 /* Run a list of jobs in the open transaction (BEGIN when none is open), each
- * in its own savepoint, and add them to the group. */
+ * in its own savepoint or, for consecutive re-runnable jobs, without one
+ * (run_shared), and add them to the group. */
 static void group_run(struct pt_store *st, struct group *g, struct pt_store_job *list, uint64_t n)
 {
 	sqlite3 *db = st->db;
-	if (g->head == NULL && txn_step(st, ST_BEGIN) != PT_OK) {
-		pt_log(PT_LOG_ERROR, "store_begin_failed", "error=\"%s\" jobs=%llu",
-		       sqlite3_errmsg(db), (unsigned long long)n);
-		atomic_fetch_add(&st->commit_failures, 1);
-		finish_jobs(list, PT_EDB);
-		return;
+	if (g->head == NULL) {
+		if (txn_step(st, ST_BEGIN) != PT_OK) {
+			pt_log(PT_LOG_ERROR, "store_begin_failed", "error=\"%s\" jobs=%llu",
+			       sqlite3_errmsg(db), (unsigned long long)n);
+			atomic_fetch_add(&st->commit_failures, 1);
+			finish_jobs(list, PT_EDB);
+			return;
+		}
+		g->rerunnable = 1;
 	}
 	int lost = 0;
 	struct pt_store_job *last = list;
-	for (struct pt_store_job *j = list; j != NULL; j = j->next) {
-		last = j;
-		if (lost) {
-			j->rc = PT_EDB;
-			continue;
-		}
-		if (txn_step(st, ST_SAVEPOINT) != PT_OK) {
-			j->rc = PT_EDB;
+	for (struct pt_store_job *j = list; j != NULL;) {
+		struct pt_store_job *end = j->next;
+		if (j->run && j->undo) {
+			while (end != NULL && end->run && end->undo)
+				end = end->next;
+			lost = run_shared(st, g, j, end) < 0;
 		} else {
-			j->rc = j->run ? j->run(db, j->arg) : PT_OK;
-			if (j->rc < 0)
-				txn_step(st, ST_ROLLBACK_TO);
-			txn_step(st, ST_RELEASE);
+			g->rerunnable = 0;
+			lost = run_one(st, j) < 0;
 		}
-		/* Some errors (disk full, I/O) roll back the whole transaction. */
-		if (sqlite3_get_autocommit(db))
-			lost = 1;
+		if (lost) {
+			for (; end != NULL; end = end->next)
+				end->rc = PT_EDB;
+			break;
+		}
+		j = end;
 	}
+	while (last->next != NULL)
+		last = last->next;
 	if (g->head == NULL)
 		g->head = list;
 	else
@@ -1137,6 +1234,7 @@ void pt_store_stats(struct pt_store *st, struct pt_store_stats *out)
 	out->wal_frames = atomic_load(&st->frames_written);
 	out->checkpoints = atomic_load(&st->checkpoints);
 	out->catchups = atomic_load(&st->catchups);
+	out->shared_rollbacks = atomic_load(&st->shared_rollbacks);
 }
 
 void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap)

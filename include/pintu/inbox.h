@@ -20,6 +20,21 @@
 #include "pintu/store.h"
 
 struct pt_inbox;
+struct rate_entry;
+
+/* Private to src/inbox.c: what one run of a message's job changed in the
+ * rate-limit table (to take it back) and counted (added to the totals by
+ * job_done, so a run the store repeats is counted once). */
+struct pt_inbox_rate_undo {
+	struct rate_entry *e; /* NULL: the run changed nothing */
+	int added, pos;
+	int64_t old_time, old_last, old_notice;
+	uint64_t gen; /* the table's generation when recorded */
+};
+struct pt_inbox_counts {
+	uint32_t messages, duplicates, steps, tickets, errors, rate_limited, attached;
+	uint32_t chan_inbound, chan_steps, chan_reports;
+};
 
 struct pt_inbox_req {
 	const struct pt_channel *chan; /* in */
@@ -33,6 +48,8 @@ struct pt_inbox_req {
 	struct pt_inbox *inbox;   /* private */
 	int64_t queued;           /* private: outbound rows queued for the sender */
 	int apology, apology_next; /* private: see job_done() in src/inbox.c */
+	struct pt_inbox_rate_undo rate_undo; /* private: see job_undo() */
+	struct pt_inbox_counts counts;       /* private */
 };
 
 /* The inbox over an open store, a validated configuration and loaded dialogs

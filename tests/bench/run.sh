@@ -3,15 +3,21 @@
 #
 # Called by `make bench` (after `make all`). For each mode (see below):
 #   1. start `pintu serve` with the bench config (at-ussd only, fresh db in a
-#      temp dir); derive the complaint path from the shipped dialogs by walking
-#      it once (prepare.mjs steps); warm up; run wrk with ussd.lua
-#   2. stop Pintu with SIGTERM (must exit 0) and check that the database holds
-#      at least every ticket the load generator saw acknowledged
-#   3. the same load against build/bench/bare (tests/bench/bare.c: a bare
-#      libmicrohttpd server, 2-thread pool, epoll, one fixed screen)
-# then print a table: steps/s, p50, p99 and the ratio pintu/bare; then the
-# outbox drain (tests/bench/outbox.sh) and the broadcast numbers
-# (tests/bench/broadcast.sh).
+#      temp dir) and derive the complaint path from the shipped dialogs by
+#      walking it once (prepare.mjs steps); start build/bench/bare
+#      (tests/bench/bare.c: a bare libmicrohttpd server, 2-thread pool, epoll,
+#      one fixed screen) next to it; warm each up
+#   2. run wrk with ussd.lua against the two in turn, BENCH_ROUNDS rounds of
+#      BENCH_SECONDS/BENCH_ROUNDS seconds each (pintu, bare; then bare, pintu;
+#      ...), so both see the same moments of a shared host: its speed drifts
+#      by tens of percent within minutes, and one run of each after the other
+#      made the ratio a matter of which one met a slow minute
+#   3. stop Pintu with SIGTERM (must exit 0) and check that the database holds
+#      at least every ticket the load generator saw acknowledged; stop bare
+# then print a table: steps/s (all rounds together), p50 (the median of the
+# rounds'), p99 (the worst round's), the ratio pintu/bare and each round's
+# rate; then the outbox drain (tests/bench/outbox.sh) and the broadcast
+# numbers (tests/bench/broadcast.sh).
 #
 # Modes (wrk gives scripts no connection identity; ussd.lua explains):
 #   interleave (default) 64 connections, 2 wrk threads; every request is one
@@ -30,7 +36,8 @@
 # start, crashes or does not exit 0, an unexpected screen, lost tickets), never
 # for slowness.
 #
-# Env: BENCH_SECONDS (15), BENCH_WARMUP (3, or 1 when BENCH_SECONDS < 6),
+# Env: BENCH_SECONDS (15: per server, over all rounds), BENCH_ROUNDS (3),
+#      BENCH_WARMUP (3, or 1 when BENCH_SECONDS < 6),
 #      BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_MODE
 #      (interleave | pipeline | step | all), PINTU_BIN (build/pintu), BENCH_PINTU_LOG
 #      (Pintu's PINTU_LOG, default info), BENCH_KEEP=1 keeps the temp dir.
@@ -42,6 +49,7 @@ SECS=${BENCH_SECONDS:-15}
 CONNS=${BENCH_CONNECTIONS:-64}
 PTHREADS=${BENCH_THREADS:-2}
 MODES=${BENCH_MODE:-interleave}
+ROUNDS=${BENCH_ROUNDS:-3}
 if [ "$SECS" -lt 6 ]; then WARM=${BENCH_WARMUP:-1}; else WARM=${BENCH_WARMUP:-3}; fi
 CC=${CC:-cc}
 
@@ -58,6 +66,10 @@ done
 case $MODES in all) MODES="interleave pipeline step" ;; interleave | pipeline | step) ;; *) die "BENCH_MODE must be interleave, pipeline, step or all" ;; esac
 export BENCH_CONNECTIONS="$CONNS" BENCH_THREADS="$PTHREADS"
 case $SECS in '' | *[!0-9]*) die "BENCH_SECONDS must be a whole number" ;; esac
+case $ROUNDS in '' | *[!0-9]*) die "BENCH_ROUNDS must be a whole number" ;; esac
+[ "$ROUNDS" -ge 1 ] && [ "$ROUNDS" -le 20 ] || die "BENCH_ROUNDS must be 1 to 20"
+RSECS=$((SECS / ROUNDS))
+[ "$RSECS" -ge 1 ] || die "BENCH_SECONDS must be at least BENCH_ROUNDS"
 [ "$CONNS" -le 99 ] || die "BENCH_CONNECTIONS must be at most 99 (ussd.lua numbers phones by thread)"
 
 mkdir -p build/bench
@@ -106,7 +118,9 @@ stop_server() {
 	done
 	rc=0
 	wait "$1" || rc=$?
-	PIDS=""
+	rest=""
+	for p in $PIDS; do [ "$p" = "$1" ] || rest="$rest $p"; done
+	PIDS=$rest
 	[ "$rc" = 0 ] || die "$2 exited with status $rc after SIGTERM (log: $TMP)"
 }
 
@@ -129,69 +143,108 @@ run_wrk() {
 	fi
 }
 
-# bench_pintu MODE SALT: fresh Pintu, derive the path, warm up, run, stop, check the db.
-bench_pintu() {
+# bench_mode MODE SALT: fresh Pintu and the bare server side by side, warm-up,
+# ROUNDS alternating rounds, stop both, check Pintu's database.
+bench_mode() {
 	m=$1
 	node tests/bench/prepare.mjs config >"$TMP/bench.json" || die "cannot write the bench config"
-	port=$(node tests/bench/prepare.mjs port)
+	pport=$(node tests/bench/prepare.mjs port)
 	db="$TMP/bench-$m.db"
 	PINTU_LOG=${BENCH_PINTU_LOG:-info} "$BIN" serve --config "$TMP/bench.json" --db "$db" \
-		--listen "127.0.0.1:$port" >"$TMP/pintu-$m.out" 2>"$TMP/pintu-$m.err" &
-	pid=$!
-	PIDS=$pid
-	wait_listening "$TMP/pintu-$m.out" "$port" "$pid" ||
+		--listen "127.0.0.1:$pport" >"$TMP/pintu-$m.out" 2>"$TMP/pintu-$m.err" &
+	ppid=$!
+	PIDS="$PIDS $ppid"
+	wait_listening "$TMP/pintu-$m.out" "$pport" "$ppid" ||
 		{ tail -n 30 "$TMP/pintu-$m.err" >&2; die "pintu did not start"; }
-	node tests/bench/prepare.mjs steps "http://127.0.0.1:$port" >"$TMP/steps.lua" ||
+	node tests/bench/prepare.mjs steps "http://127.0.0.1:$pport" >"$TMP/steps.lua" ||
 		{ tail -n 30 "$TMP/pintu-$m.err" >&2; die "the complaint path could not be walked"; }
-	echo "bench: pintu $m: warm-up ${WARM}s, then ${SECS}s" >&2
-	run_wrk "pintu ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$WARM" "$2" "$TMP/pintu-$m-warm.txt" "$m"
-	run_wrk "pintu ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$SECS" $(($2 + 1)) "$TMP/pintu-$m.txt" "$m"
-	stop_server "$pid" "pintu"
-	acked=$(($(field tickets "$TMP/pintu-$m-warm.txt") + $(field tickets "$TMP/pintu-$m.txt") + 1))
+	bport=$(node tests/bench/prepare.mjs port)
+	build/bench/bare "$bport" >"$TMP/bare-$m.out" 2>"$TMP/bare-$m.err" &
+	bpid=$!
+	PIDS="$PIDS $bpid"
+	wait_listening "$TMP/bare-$m.out" "$bport" "$bpid" || die "bare server did not start"
+	purl="http://127.0.0.1:$pport/webhooks/at-ussd"
+	burl="http://127.0.0.1:$bport/webhooks/at-ussd"
+	echo "bench: $m: warm-up ${WARM}s each, then $ROUNDS rounds of ${RSECS}s each" >&2
+	salt=$2
+	run_wrk "pintu ($m)" "$purl" "$WARM" "$salt" "$TMP/pintu-$m-warm.txt" "$m"
+	run_wrk "bare ($m)" "$burl" "$WARM" "$salt" "$TMP/bare-$m-warm.txt" "$m" novalidate
+	acked=$(($(field tickets "$TMP/pintu-$m-warm.txt") + 1))
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		salt=$((salt + 1))
+		sleep 1 # the server loaded before settles (Pintu finishes a checkpoint)
+		if [ $((r % 2)) = 1 ]; then order="pintu bare"; else order="bare pintu"; fi
+		for s in $order; do
+			if [ "$s" = pintu ]; then
+				run_wrk "pintu ($m)" "$purl" "$RSECS" "$salt" "$TMP/pintu-$m-r$r.txt" "$m"
+				acked=$((acked + $(field tickets "$TMP/pintu-$m-r$r.txt")))
+			else
+				run_wrk "bare ($m)" "$burl" "$RSECS" "$salt" "$TMP/bare-$m-r$r.txt" "$m" novalidate
+			fi
+			alive "$ppid" || die "pintu exited during the run (log: $TMP)"
+			alive "$bpid" || die "the bare server exited during the run"
+		done
+		r=$((r + 1))
+	done
+	stop_server "$ppid" "pintu"
+	stop_server "$bpid" "bare"
 	indb=$(sqlite3 "$db" "select count(*) from tickets") || die "cannot read $db"
 	echo "$acked $indb" >"$TMP/durability-$m"
 	[ "$indb" -ge "$acked" ] || die "pintu ($m): the database holds $indb tickets but $acked were acknowledged"
 }
 
-# bench_bare MODE SALT
-bench_bare() {
-	m=$1
-	port=$(node tests/bench/prepare.mjs port)
-	build/bench/bare "$port" >"$TMP/bare-$m.out" 2>"$TMP/bare-$m.err" &
-	pid=$!
-	PIDS=$pid
-	wait_listening "$TMP/bare-$m.out" "$port" "$pid" || die "bare server did not start"
-	echo "bench: bare $m: warm-up ${WARM}s, then ${SECS}s" >&2
-	run_wrk "bare ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$WARM" "$2" "$TMP/bare-$m-warm.txt" "$m" novalidate
-	run_wrk "bare ($m)" "http://127.0.0.1:$port/webhooks/at-ussd" "$SECS" $(($2 + 1)) "$TMP/bare-$m.txt" "$m" novalidate
-	stop_server "$pid" "bare"
+# total S M FIELD: FIELD summed over the rounds of server S in mode M.
+total() {
+	t=0
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		t=$((t + $(field "$3" "$TMP/$1-$2-r$r.txt")))
+		r=$((r + 1))
+	done
+	echo $t
+}
+
+# rounds S M FIELD: FIELD of every round of server S in mode M, one per line.
+rounds() {
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		field "$3" "$TMP/$1-$2-r$r.txt"
+		r=$((r + 1))
+	done
 }
 
 salt=10
 for m in $MODES; do
-	bench_pintu "$m" $salt
-	bench_bare "$m" $((salt + 2))
-	salt=$((salt + 10))
+	bench_mode "$m" $salt
+	salt=$((salt + 25))
 done
 
 # ---- report
 for m in $MODES; do
 	for s in pintu bare; do
-		echo
-		echo "=== wrk: $s, mode $m ==="
-		grep -v '^BENCH_' "$TMP/$s-$m.txt"
+		r=1
+		while [ $r -le "$ROUNDS" ]; do
+			echo
+			echo "=== wrk: $s, mode $m, round $r ==="
+			grep -v '^BENCH_' "$TMP/$s-$m-r$r.txt"
+			r=$((r + 1))
+		done
 	done
 done
 NSTEPS=$(grep -c '^    "' "$TMP/steps.lua")
 echo
-echo "=== USSD benchmark: full complaint sessions of $NSTEPS steps, $CONNS connections, ${SECS} s per run ==="
+echo "=== USSD benchmark: full complaint sessions of $NSTEPS steps, $CONNS connections, $ROUNDS alternating rounds of ${RSECS} s per server ==="
 printf '%-9s %-6s %11s %11s %11s %10s  %s\n' mode server steps/s p50 p99 tickets/s "wrk threads"
 for m in $MODES; do
 	if [ "$m" = step ]; then thr=$CONNS; else thr=$PTHREADS; fi
 	for s in bare pintu; do
-		f="$TMP/$s-$m.txt"
-		awk -v m="$m" -v s="$s" -v thr="$thr" -v r="$(field requests "$f")" -v d="$(field duration_us "$f")" \
-			-v p50="$(field p50_us "$f")" -v p99="$(field p99_us "$f")" -v tk="$(field tickets "$f")" 'BEGIN {
+		# p50: the median of the rounds' p50; p99: the worst round's
+		p50=$(rounds "$s" "$m" p50_us | sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}')
+		p99=$(rounds "$s" "$m" p99_us | sort -n | tail -n 1)
+		awk -v m="$m" -v s="$s" -v thr="$thr" -v r="$(total "$s" "$m" requests)" \
+			-v d="$(total "$s" "$m" duration_us)" -v p50="$p50" -v p99="$p99" \
+			-v tk="$(total "$s" "$m" tickets)" 'BEGIN {
 			lat50 = "-"; lat99 = "-"; tps = "-"
 			if (m != "pipeline") { lat50 = sprintf("%.2f ms", p50 / 1000); lat99 = sprintf("%.2f ms", p99 / 1000) }
 			if (s == "pintu") tps = sprintf("%.0f", tk / (d / 1e6))
@@ -200,16 +253,26 @@ for m in $MODES; do
 	done
 done
 for m in $MODES; do
-	awk -v m="$m" -v pr="$(field requests "$TMP/pintu-$m.txt")" -v pd="$(field duration_us "$TMP/pintu-$m.txt")" \
-		-v br="$(field requests "$TMP/bare-$m.txt")" -v bd="$(field duration_us "$TMP/bare-$m.txt")" 'BEGIN {
+	awk -v m="$m" -v pr="$(total pintu "$m" requests)" -v pd="$(total pintu "$m" duration_us)" \
+		-v br="$(total bare "$m" requests)" -v bd="$(total bare "$m" duration_us)" 'BEGIN {
 		ps = pr / (pd / 1e6); bs = br / (bd / 1e6)
 		printf "ratio pintu/bare (steps/s), %s: %.3f\n", m, (bs > 0 ? ps / bs : 0)
 	}'
+	for s in pintu bare; do
+		line=""
+		r=1
+		while [ $r -le "$ROUNDS" ]; do
+			line="$line $(awk -v q="$(field requests "$TMP/$s-$m-r$r.txt")" \
+				-v d="$(field duration_us "$TMP/$s-$m-r$r.txt")" 'BEGIN {printf "%.0f", q / (d / 1e6)}')"
+			r=$((r + 1))
+		done
+		echo "  $s steps/s per round, $m:$line"
+	done
 done
 for m in $MODES; do
 	read -r acked indb <"$TMP/durability-$m"
 	echo "durability, $m: $indb tickets in the database >= $acked acknowledged: OK"
 done
-echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection)"
+echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection); p50: the median of the rounds', p99: the worst round's"
 CC="$CC" sh tests/bench/outbox.sh || die "outbox benchmark"
 CC="$CC" sh tests/bench/broadcast.sh || die "broadcast benchmark"

@@ -1,6 +1,7 @@
 /*
  * test_store.c - open/migrate, version refusal, WAL, the writer's group commit
  * (and its commits held while the syncer is busy) and per-job savepoints,
+ * re-runnable jobs (no savepoint each; undone and run again on a failure),
  * commit failure, pt_store_exec with and without the writer, the writer's WAL
  * buffer seen whole by other connections, checkpoints under steady load.
  */
@@ -24,14 +25,26 @@ static void db_path(char *out, size_t cap, const char *name)
 	snprintf(out, cap, "%s/%s", tmpdir, name);
 }
 
-/* A fresh store in tmpdir (path gets its file name), writer started; NULL
- * (and a failed check) when it cannot be opened. */
-static struct pt_store *open_started(const char *name, char *path, size_t cap)
+/* A fresh store in tmpdir (path gets its file name), not started (jobs
+ * submitted now run as one batch at pt_store_start), with on_rollback as its
+ * rollback hook when not NULL; NULL (and a failed check) when it cannot be
+ * opened. */
+static struct pt_store *open_unstarted(const char *name, char *path, size_t cap,
+				       void (*on_rollback)(void *ctx))
 {
 	char err[256] = "";
 	db_path(path, cap, name);
 	struct pt_store *st = pt_store_open(path, err, sizeof(err));
 	PT_CHECK(st != NULL);
+	if (st != NULL && on_rollback != NULL)
+		pt_store_on_rollback(st, on_rollback, NULL);
+	return st;
+}
+
+/* The same, writer started. */
+static struct pt_store *open_started(const char *name, char *path, size_t cap)
+{
+	struct pt_store *st = open_unstarted(name, path, cap, NULL);
 	if (st != NULL)
 		PT_CHECK_INT(pt_store_start(st), PT_OK);
 	return st;
@@ -418,12 +431,9 @@ static void on_rb(void *ctx)
 PT_TEST(test_savepoints_and_commit_failure)
 {
 	char path[512], err[256] = "";
-	db_path(path, sizeof(path), "savepoint.db");
-	struct pt_store *st = pt_store_open(path, err, sizeof(err));
-	PT_CHECK(st != NULL);
+	struct pt_store *st = open_unstarted("savepoint.db", path, sizeof(path), on_rb);
 	if (st == NULL)
 		return;
-	pt_store_on_rollback(st, on_rb, NULL);
 
 	/* Queued before start: one batch, in order. */
 	struct rec_job a = { .job = { .run = rec_run, .done = rec_done }, .phone = "+6281100000001" };
@@ -487,6 +497,163 @@ PT_TEST(test_savepoints_and_commit_failure)
 	PT_CHECK_INT(f.rc, 3);
 	PT_CHECK_INT(count_phone(r, "+6281100000005"), 1);
 	sqlite3_close(r);
+}
+
+/* ---- re-runnable jobs: no savepoint each, undo and run again on a failure ---- */
+
+struct rr_job {
+	struct pt_store_job job;
+	const char *name; /* also the phone it inserts */
+	int fail;         /* return PT_EDB after inserting */
+	_Atomic int runs, done;
+	int rc, order;
+};
+static char undo_log[64];
+static _Atomic int rr_seq;
+
+static int rr_run(sqlite3 *db, void *arg)
+{
+	struct rr_job *j = arg;
+	atomic_fetch_add(&j->runs, 1);
+	int rc = insert_contact(db, j->name);
+	if (rc != PT_OK)
+		return rc;
+	return j->fail ? PT_EDB : 3;
+}
+
+/* Records the order jobs are undone in (one letter and digit per job). */
+static void rr_undo(void *arg)
+{
+	struct rr_job *j = arg;
+	size_t n = strlen(undo_log);
+	if (n + 3 < sizeof(undo_log)) {
+		undo_log[n] = j->name[4];
+		undo_log[n + 1] = j->name[5];
+		undo_log[n + 2] = '\0';
+	}
+}
+
+static void rr_done(void *arg, int rc)
+{
+	struct rr_job *j = arg;
+	j->rc = rc;
+	j->order = atomic_fetch_add(&rr_seq, 1) + 1;
+	atomic_store(&j->done, 1);
+}
+
+/* name: "+62 A1 ..." style phone whose 5th and 6th characters name the job. */
+static void rr_init(struct rr_job *j, const char *name, int undo, int fail)
+{
+	memset(j, 0, sizeof(*j));
+	j->name = name;
+	j->fail = fail;
+	j->job.run = rr_run;
+	j->job.done = rr_done;
+	j->job.undo = undo ? rr_undo : NULL;
+	j->job.arg = j;
+}
+
+static void rr_wait(struct rr_job *j)
+{
+	for (int i = 0; i < 20000 && !atomic_load(&j->done); i++)
+		usleep(500);
+	PT_CHECK(atomic_load(&j->done));
+}
+
+PT_TEST(test_rerunnable_jobs)
+{
+	char path[512], err[256] = "";
+	rollbacks = 0;
+	struct pt_store *st = open_unstarted("rerun.db", path, sizeof(path), on_rb);
+	if (st == NULL)
+		return;
+	/* Queued before start: one batch. A B C share the transaction with no
+	 * savepoint; B fails, so the whole transaction is rolled back, A undone
+	 * and run again (in its own savepoint), B not run again; C D go on; E
+	 * has no undo (its own savepoint, as before); F G H follow it under one
+	 * shared savepoint; G fails: F is undone and run again, H goes on. */
+	static struct rr_job j[8];
+	const char *names[8] = { "+62 A1 0001", "+62 B2 0002", "+62 C3 0003", "+62 D4 0004",
+				 "+62 E5 0005", "+62 F6 0006", "+62 G7 0007", "+62 H8 0008" };
+	for (int i = 0; i < 8; i++)
+		rr_init(&j[i], names[i], i != 4, i == 1 || i == 6);
+	undo_log[0] = '\0';
+	rr_seq = 0;
+	for (int i = 0; i < 8; i++)
+		PT_CHECK_INT(pt_store_submit(st, &j[i].job), PT_OK);
+	PT_CHECK_INT(pt_store_start(st), PT_OK);
+	rr_wait(&j[7]);
+	const int runs[8] = { 2, 1, 1, 1, 1, 2, 1, 1 };
+	for (int i = 0; i < 8; i++) {
+		PT_CHECK_INT(j[i].runs, runs[i]);
+		PT_CHECK_INT(j[i].rc, (i == 1 || i == 6) ? PT_EDB : 3);
+		PT_CHECK_INT(j[i].order, i + 1); /* answered in submission order */
+	}
+	PT_CHECK_STR(undo_log, "A1F6");
+	sqlite3 *r = pt_store_open_reader(st);
+	for (int i = 0; i < 8; i++)
+		PT_CHECK_INT(count_phone(r, names[i]), (i == 1 || i == 6) ? 0 : 1);
+	struct pt_store_stats ss;
+	pt_store_stats(st, &ss);
+	PT_CHECK_INT(ss.shared_rollbacks, 2);
+	PT_CHECK_INT(ss.batches, 1);
+	PT_CHECK_INT(ss.commit_failures, 0);
+	PT_CHECK_INT(rollbacks, 0); /* a job's failure is not a failed commit */
+	sqlite3_close(r);
+	pt_store_close(st);
+
+	/* Undone newest first: K1 K2 K3 succeed, K4 fails. */
+	st = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(st != NULL);
+	if (st == NULL)
+		return;
+	static struct rr_job k[4];
+	const char *kn[4] = { "+62 K1 0011", "+62 K2 0012", "+62 K3 0013", "+62 K4 0014" };
+	for (int i = 0; i < 4; i++)
+		rr_init(&k[i], kn[i], 1, i == 3);
+	undo_log[0] = '\0';
+	for (int i = 0; i < 4; i++)
+		PT_CHECK_INT(pt_store_submit(st, &k[i].job), PT_OK);
+	PT_CHECK_INT(pt_store_start(st), PT_OK);
+	rr_wait(&k[3]);
+	PT_CHECK_STR(undo_log, "K3K2K1");
+	for (int i = 0; i < 3; i++)
+		PT_CHECK_INT(k[i].rc, 3);
+	PT_CHECK_INT(k[3].rc, PT_EDB);
+	PT_CHECK_INT(k[3].runs, 1);
+
+	/* A failure in a later run of jobs in the same open transaction (the
+	 * syncer holds the commit): the earlier run is rolled back too, undone
+	 * and run again before the failed job is given up. */
+	struct rr_job p1, p2, p3;
+	rr_init(&p1, "+62 P1 0021", 1, 0);
+	rr_init(&p2, "+62 P2 0022", 1, 0);
+	rr_init(&p3, "+62 P3 0023", 1, 1);
+	pt_store_set_sync_delay(st, 400000);
+	PT_CHECK_INT(pt_store_submit(st, &p1.job), PT_OK);
+	for (int i = 0; i < 2000 && !atomic_load(&p1.runs); i++)
+		usleep(500);
+	usleep(50000); /* p1 committed; its fdatasync is held */
+	undo_log[0] = '\0';
+	PT_CHECK_INT(pt_store_submit(st, &p2.job), PT_OK);
+	for (int i = 0; i < 2000 && !atomic_load(&p2.runs); i++)
+		usleep(500);
+	PT_CHECK_INT(pt_store_submit(st, &p3.job), PT_OK);
+	rr_wait(&p3);
+	pt_store_set_sync_delay(st, 0);
+	PT_CHECK_STR(undo_log, "P2");
+	PT_CHECK_INT(p2.runs, 2);
+	PT_CHECK_INT(p2.rc, 3);
+	PT_CHECK_INT(p3.rc, PT_EDB);
+	PT_CHECK_INT(p1.runs, 1);
+	r = pt_store_open_reader(st);
+	PT_CHECK_INT(count_phone(r, "+62 P1 0021"), 1);
+	PT_CHECK_INT(count_phone(r, "+62 P2 0022"), 1);
+	PT_CHECK_INT(count_phone(r, "+62 P3 0023"), 0);
+	PT_CHECK_INT(count_phone(r, "+62 K4 0014"), 0);
+	PT_CHECK_INT(count_phone(r, "+62 K3 0013"), 1);
+	sqlite3_close(r);
+	pt_store_close(st);
 }
 
 /* ---- pt_store_exec ---- */
@@ -870,6 +1037,7 @@ int main(void)
 	PT_RUN(test_group_commit);
 	PT_RUN(test_commit_waits_for_syncer);
 	PT_RUN(test_savepoints_and_commit_failure);
+	PT_RUN(test_rerunnable_jobs);
 	PT_RUN(test_exec);
 	PT_RUN(test_wal_buffer_visible_to_readers);
 	PT_RUN(test_wal_restarts_under_steady_load);
