@@ -461,10 +461,11 @@ static void rate_forget(struct pt_inbox *in, struct pt_inbox_rate_undo *undo)
 	size_t h = (size_t)((uint64_t)u.e->contact_id * 2654435761u) % RATE_BUCKETS;
 	for (struct rate_entry **pp = &in->rate[h]; *pp; pp = &(*pp)->next)
 		if (*pp == u.e) {
+			/* no new generation: an older record cannot name an
+			 * entry a newer run added */
 			*pp = u.e->next;
 			free(u.e);
 			in->nrate--;
-			in->rate_gen++;
 			return;
 		}
 }
@@ -1179,9 +1180,9 @@ static int job_run(sqlite3 *db, void *arg)
 	return rc;
 }
 
-/* The store rolled back this job's writes (another job under the same
- * savepoint failed) and will run it again: take back what it did in memory.
- * Called newest first for the jobs of a shared savepoint. The contact cache
+/* The store rolled back this job's writes (another job rolled back with it
+ * failed) and will run it again: take back what it did in memory. Called
+ * newest first for the jobs rolled back together. The contact cache
  * may name rows (or languages) that were rolled back: it is only a cache, so
  * it starts again. Counts are added only by job_done, so there is nothing to
  * take back there. */

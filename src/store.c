@@ -26,7 +26,7 @@
  *
  *   BEGIN IMMEDIATE
  *     SAVEPOINT j; rc = run(db, arg); rc < 0 ? ROLLBACK TO j; RELEASE j   (each job)
- *     SAVEPOINT j; run() each; RELEASE j   (consecutive jobs with an undo(), run_shared)
+ *     rc = run(db, arg)   (jobs with an undo(): no savepoint each, see run_shared)
  *   COMMIT            -> after the fdatasync: done(arg, rc) for each job, in order
  *   (COMMIT failed)   -> ROLLBACK, on_rollback hook, done(arg, PT_EDB) for each
  *
@@ -234,7 +234,7 @@ struct pt_store {
 	_Atomic unsigned sync_delay_us; /* tests: pt_store_set_sync_delay() */
 
 	_Atomic uint64_t jobs, batches, commit_failures, syncs, sync_us, checkpoints, catchups;
-	_Atomic uint64_t shared_rollbacks; /* run_shared() rolled back to its savepoint */
+	_Atomic uint64_t shared_rollbacks; /* run_shared() handled a failed job */
 };
 
 struct sync_batch {
@@ -822,7 +822,7 @@ static void undo_newest_first(struct pt_store_job *j, const struct pt_store_job 
 /* The jobs [first, end), all re-runnable (pt_store_job.undo), without a
  * savepoint each: a savepoint per job costs more than the job's own
  * statements, because SQLite first copies every page a savepoint's writes
- * touch into the sub-journal (measured: a third of the writer's time per USSD
+ * touch into the sub-journal (measured: ~8% of the writer's time per USSD
  * step). While everything in the open transaction is re-runnable they run
  * with no savepoint at all; otherwise under one shared savepoint.
  *
