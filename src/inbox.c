@@ -1066,7 +1066,6 @@ static int handle_message(sqlite3 *db, struct pt_inbox *in, struct pt_inbox_req 
 		goto out;
 	}
 	r->counts.steps++;
-	r->counts.chan_steps++;
 	sp->s.updated_ms = now;
 	/* The reply row first: a USSD round's row id goes into the session row. */
 	rc = store_and_reply(in, db, r, key, contact_id, actx.ticket_id, &sp->out, now, sp->state,
@@ -1101,29 +1100,30 @@ out:
 	return rc;
 }
 
+/* What a run produces: cleared before it is submitted and at the start of
+ * every run (the store may run a job again after rolling it back, job_undo). */
+static void run_outputs_clear(struct pt_inbox_req *r)
+{
+	r->apology_next = 0;
+	r->duplicate = 0;
+	r->queued = 0;
+	r->reply.has_text = 0;
+	r->reply.end = 0;
+	r->reply.text[0] = '\0';
+	r->reply.text_len = 0;
+	r->rate_undo.e = NULL;
+	memset(&r->counts, 0, sizeof(r->counts));
+}
+
 static int job_run(sqlite3 *db, void *arg)
 {
 	struct pt_inbox_req *r = arg;
 	struct pt_inbox *in = r->inbox;
 	int rc;
-	/* Every run starts from scratch: the store may run a job again after
-	 * rolling it back (job_undo). */
 	in->job_added = NULL;
 	in->rate_undo.e = NULL;
-	r->rate_undo.e = NULL;
-	memset(&r->counts, 0, sizeof(r->counts));
-	r->duplicate = 0;
-	r->queued = 0;
-	r->apology_next = 0;
-	r->reply.has_text = 0;
-	r->reply.end = 0;
-	r->reply.text[0] = '\0';
-	r->reply.text_len = 0;
-	r->counts.messages = 1;
-	if (r->msg.type == PT_MSG_DLR)
-		r->counts.chan_reports = 1;
-	else
-		r->counts.chan_inbound = 1;
+	run_outputs_clear(r);
+	r->counts.ran = 1;
 	switch (r->msg.type) {
 	case PT_MSG_DLR:
 		/* A report we cannot use (unknown status, unknown message) is still
@@ -1199,8 +1199,9 @@ static void job_undo(void *arg)
 static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
 {
 	struct pt_inbox_counts *c = &r->counts;
-	if (c->messages)
-		atomic_fetch_add(&in->messages, c->messages);
+	if (!c->ran)
+		return;
+	atomic_fetch_add(&in->messages, 1);
 	if (c->duplicates)
 		atomic_fetch_add(&in->duplicates, c->duplicates);
 	if (c->steps)
@@ -1215,9 +1216,9 @@ static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
 		atomic_fetch_add(&in->attached, c->attached);
 	struct chan_counts *cc = chan_counts(in, r->chan);
 	if (cc) {
-		atomic_fetch_add(&cc->inbound, c->chan_inbound);
-		atomic_fetch_add(&cc->steps, c->chan_steps);
-		atomic_fetch_add(&cc->reports, c->chan_reports);
+		atomic_fetch_add(r->msg.type == PT_MSG_DLR ? &cc->reports : &cc->inbound, 1);
+		if (c->steps)
+			atomic_fetch_add(&cc->steps, c->steps);
 	}
 	memset(c, 0, sizeof(*c));
 }
@@ -1250,14 +1251,8 @@ static void req_reset(struct pt_inbox *in, struct pt_inbox_req *r)
 {
 	r->inbox = in;
 	r->apology = 0;
-	r->apology_next = 0;
 	r->rc = PT_OK;
-	r->duplicate = 0;
-	r->queued = 0;
-	r->reply.has_text = 0;
-	r->reply.end = 0;
-	r->reply.text[0] = '\0';
-	r->reply.text_len = 0;
+	run_outputs_clear(r);
 	memset(&r->job, 0, sizeof(r->job));
 	r->job.run = job_run;
 	r->job.done = job_done;

@@ -32,8 +32,8 @@ struct pt_inbox_rate_undo {
 	uint64_t gen; /* the table's generation when recorded */
 };
 struct pt_inbox_counts {
-	uint32_t messages, duplicates, steps, tickets, errors, rate_limited, attached;
-	uint32_t chan_inbound, chan_steps, chan_reports;
+	uint32_t ran; /* one message (and one for its channel: inbound or report) */
+	uint32_t duplicates, steps, tickets, errors, rate_limited, attached;
 };
 
 struct pt_inbox_req {

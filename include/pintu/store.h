@@ -39,19 +39,20 @@ sqlite3 *pt_store_open_reader(struct pt_store *st);
 const char *pt_store_path(const struct pt_store *st);
 
 /* A unit of work for the writer thread. run() executes inside the batch
- * transaction under its own savepoint; a negative return rolls back that job's
- * writes only. done() is called after the batch COMMIT with run's result, or
+ * transaction; a negative return rolls back that job's writes only. done() is called after the batch COMMIT with run's result, or
  * PT_EDB when the commit failed (then nothing of the job is on disk). done()
  * runs on the syncer thread and must be quick (signal a waiter, resume a
  * connection, queue another job); it must not call pt_store_exec().
  *
- * undo (optional) declares that run() may be run again: consecutive jobs with
- * an undo share one savepoint instead of one each. When one of them fails, the
- * store rolls back to the shared savepoint, calls undo() for each job of the
- * run that had succeeded, newest first, so it takes back what its run() did
- * outside the database, and runs those jobs again, each in its own savepoint
- * (the failed job is not run again: it keeps its result). So run() must start
- * from scratch every time and undo() must restore what it changed in memory. */
+ * Without undo a job runs under its own savepoint. undo (optional) declares
+ * that run() may be run again: such jobs run without a savepoint each (in
+ * the transaction itself while it holds only such jobs, else under one
+ * savepoint shared by consecutive ones). When one of them fails, the store
+ * rolls back to there, calls undo() for each job rolled back with it that had
+ * succeeded, newest first, so it takes back what its run() did outside the
+ * database, and runs those jobs again, each in its own savepoint (the failed
+ * job is not run again: it keeps its result). So run() must start from
+ * scratch every time and undo() must restore what it changed in memory. */
 struct pt_store_job {
 	int (*run)(sqlite3 *db, void *arg);
 	void (*done)(void *arg, int rc);
@@ -99,7 +100,7 @@ struct pt_store_stats {
 	uint64_t wal_frames;     /* pages written to the WAL (one frame = one page) */
 	uint64_t checkpoints;    /* WAL checkpoints run (the checkpointer's and the writer's) */
 	uint64_t catchups;       /* of those, the writer's (the last frames of a pass) */
-	uint64_t shared_rollbacks; /* a job failed under a shared savepoint (pt_store_job.undo) */
+	uint64_t shared_rollbacks; /* a re-runnable job failed (pt_store_job.undo) */
 };
 void pt_store_stats(struct pt_store *st, struct pt_store_stats *out);
 

@@ -166,21 +166,21 @@ bench_mode() {
 	purl="http://127.0.0.1:$pport/webhooks/at-ussd"
 	burl="http://127.0.0.1:$bport/webhooks/at-ussd"
 	echo "bench: $m: warm-up ${WARM}s each, then $ROUNDS rounds of ${RSECS}s each" >&2
-	salt=$2
-	run_wrk "pintu ($m)" "$purl" "$WARM" "$salt" "$TMP/pintu-$m-warm.txt" "$m"
-	run_wrk "bare ($m)" "$burl" "$WARM" "$salt" "$TMP/bare-$m-warm.txt" "$m" novalidate
+	rsalt=$2
+	run_wrk "pintu ($m)" "$purl" "$WARM" "$rsalt" "$TMP/pintu-$m-warm.txt" "$m"
+	run_wrk "bare ($m)" "$burl" "$WARM" "$rsalt" "$TMP/bare-$m-warm.txt" "$m" novalidate
 	acked=$(($(field tickets "$TMP/pintu-$m-warm.txt") + 1))
 	r=1
 	while [ $r -le "$ROUNDS" ]; do
-		salt=$((salt + 1))
+		rsalt=$((rsalt + 1))
 		sleep 1 # the server loaded before settles (Pintu finishes a checkpoint)
 		if [ $((r % 2)) = 1 ]; then order="pintu bare"; else order="bare pintu"; fi
 		for s in $order; do
 			if [ "$s" = pintu ]; then
-				run_wrk "pintu ($m)" "$purl" "$RSECS" "$salt" "$TMP/pintu-$m-r$r.txt" "$m"
+				run_wrk "pintu ($m)" "$purl" "$RSECS" "$rsalt" "$TMP/pintu-$m-r$r.txt" "$m"
 				acked=$((acked + $(field tickets "$TMP/pintu-$m-r$r.txt")))
 			else
-				run_wrk "bare ($m)" "$burl" "$RSECS" "$salt" "$TMP/bare-$m-r$r.txt" "$m" novalidate
+				run_wrk "bare ($m)" "$burl" "$RSECS" "$rsalt" "$TMP/bare-$m-r$r.txt" "$m" novalidate
 			fi
 			alive "$ppid" || die "pintu exited during the run (log: $TMP)"
 			alive "$bpid" || die "the bare server exited during the run"
