@@ -1171,7 +1171,9 @@ static int job_run(sqlite3 *db, void *arg)
 	if (rc < 0) {
 		contacts_forget_job(in);
 		rate_forget(in, &in->rate_undo);
-		r->counts.errors++;
+		/* its writes are rolled back: a message with an error, nothing more
+		 * (no dialog step, ticket or notice took effect) */
+		r->counts = (struct pt_inbox_counts){ .ran = 1, .errors = 1 };
 		pt_log(PT_LOG_ERROR, "inbox_error", "channel=%s err=\"%s\"", r->chan->name,
 		       pt_strerror(rc));
 	} else {
@@ -1223,19 +1225,28 @@ static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
 	memset(c, 0, sizeof(*c));
 }
 
+/* A run failed for a reason a provider's retry would meet again (a dialog or
+ * data problem; its writes were rolled back): the message is run once more,
+ * recorded with an apology. That run counts the message; this one counts its
+ * error only. */
+static void apology_prepare(struct pt_inbox *in, struct pt_inbox_req *r)
+{
+	atomic_fetch_add(&in->errors, r->counts.errors);
+	memset(&r->counts, 0, sizeof(r->counts));
+	r->apology = 1;
+	r->apology_next = 0;
+}
+
 static void job_done(void *arg, int rc)
 {
 	struct pt_inbox_req *r = arg;
-	counts_add(r->inbox, r);
-	if (rc < 0 && r->apology_next && !r->apology &&
-	    pt_store_submit(r->inbox->st, &r->job) == PT_OK) {
-		/* The step failed for a reason a provider's retry would meet again
-		 * (a dialog or data problem): its writes were rolled back; run the
-		 * message once more, recording it with an apology, and answer that. */
-		r->apology = 1;
-		r->apology_next = 0;
-		return;
+	if (rc < 0 && r->apology_next && !r->apology) {
+		apology_prepare(r->inbox, r); /* before the writer can see the job again */
+		if (pt_store_submit(r->inbox->st, &r->job) == PT_OK)
+			return;
+		r->counts.ran = 1; /* not run again: the message still counts */
 	}
+	counts_add(r->inbox, r);
 	r->rc = rc < 0 ? rc : PT_OK;
 	if (rc < 0) {
 		r->reply.has_text = 0;
@@ -1278,9 +1289,7 @@ int pt_inbox_process(struct pt_inbox *in, struct pt_inbox_req *r)
 	r->done = NULL;
 	int rc = pt_store_exec(in->st, process_fn, r);
 	if (rc < 0 && r->apology_next) { /* as job_done() does, synchronously */
-		counts_add(in, r); /* the failed run's */
-		r->apology = 1;
-		r->apology_next = 0;
+		apology_prepare(in, r);
 		rc = pt_store_exec(in->st, process_fn, r);
 	}
 	job_done(r, rc);

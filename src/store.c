@@ -212,6 +212,7 @@ struct pt_store {
 
 	/* the syncer: committed batches waiting for their fdatasync */
 	char walpath[PATH_CAP + 8]; /* "" when there is no WAL file to sync */
+	int walfd;                  /* walpath, open for the store's life (see sync_wal()) */
 	pthread_cond_t sync_cv;
 	struct sync_batch *sync_head, *sync_tail;
 	int sync_started, sync_stopping;
@@ -429,6 +430,7 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	st->walfd = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->direct_mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
@@ -467,8 +469,11 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 	/* From here on commits are made durable by sync_wal() (see the top). */
 	if (exec_sql(st->db, "PRAGMA synchronous=NORMAL;", err, errlen) != PT_OK)
 		goto fail;
-	if (strcmp(path, ":memory:") != 0)
+	if (strcmp(path, ":memory:") != 0) {
 		snprintf(st->walpath, sizeof(st->walpath), "%s-wal", path);
+		/* see sync_wal(); if the WAL is not there yet, the first sync opens it */
+		st->walfd = open(st->walpath, O_RDONLY | O_CLOEXEC);
+	}
 	sqlite3_wal_hook(st->db, wal_hook, st);
 	for (int i = 0; i < ST_N; i++) {
 		if (sqlite3_prepare_v3(st->db, txn_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->txn[i],
@@ -483,6 +488,8 @@ fail:
 		finalize_all(st->db);
 		sqlite3_close(st->db);
 	}
+	if (st->walfd >= 0)
+		close(st->walfd);
 	pthread_cond_destroy(&st->ck_cv);
 	pthread_cond_destroy(&st->sync_cv);
 	pthread_cond_destroy(&st->cv);
@@ -600,7 +607,18 @@ static int sync_wal(struct pt_store *st)
 			pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"WAL write failed\"");
 		return PT_EIO;
 	}
-	int fd = open(st->walpath, O_RDONLY | O_CLOEXEC);
+	/* One descriptor for the store's life, opened before the writer's first
+	 * commit: fdatasync() reports a write-back error to every descriptor
+	 * that was open when it happened, so a background write-back that
+	 * failed between two syncs is seen here (a descriptor opened for each
+	 * sync would not see it), and it saves an open() and a close() per
+	 * sync. The writer connection keeps the file from being deleted (SQLite
+	 * removes it when the last connection closes). One thread syncs at a
+	 * time (the syncer, or the caller before it started and after it
+	 * stopped). */
+	if (st->walfd < 0)
+		st->walfd = open(st->walpath, O_RDONLY | O_CLOEXEC);
+	int fd = st->walfd;
 	if (fd < 0) {
 		pt_log(PT_LOG_ERROR, "store_sync_failed", "error=\"open: %s\"", strerror(errno));
 		atomic_store(&st->sync_failed, 1);
@@ -614,7 +632,6 @@ static int sync_wal(struct pt_store *st)
 	int rc = fdatasync(fd);
 	int e = errno;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	close(fd);
 	atomic_fetch_add(&st->syncs, 1);
 	atomic_fetch_add(&st->sync_us, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 +
 						  (t1.tv_nsec - t0.tv_nsec) / 1000));
@@ -1210,6 +1227,8 @@ void pt_store_close(struct pt_store *st)
 	finalize_all(st->db);
 	if (sqlite3_close(st->db) != SQLITE_OK)
 		pt_log(PT_LOG_ERROR, "store_close_failed", "error=\"%s\"", sqlite3_errmsg(st->db));
+	if (st->walfd >= 0)
+		close(st->walfd);
 	pthread_mutex_unlock(&st->direct_mu);
 	pthread_cond_destroy(&st->ck_cv);
 	pthread_cond_destroy(&st->sync_cv);

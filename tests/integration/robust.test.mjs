@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import {
-	test, assert, eq, match, waitUntil, AtUssd, KannelGet, ussdComplaint, testConfig, sql, cli, tmpDir, digits, phone, uid, opt, TICKET_RE, checkUssd, ROOT, NIK_A,
+	test, assert, eq, match, sleep, waitUntil, AtUssd, KannelGet, ussdComplaint, testConfig, sql, cli, tmpDir, digits, phone, uid, opt, TICKET_RE, checkUssd, ROOT, NIK_A, DIALOGS,
 } from './lib.mjs';
 
 test('http: health, 404, 405, 413, 400 and 403', async (t) => {
@@ -295,3 +295,116 @@ for (const loop of ['poll', 'epoll']) {
 		assert(Math.abs(per[0] - per[1]) <= 1, `connections spread evenly over the threads: ${per}`);
 	});
 }
+
+// One failed message among others in the same transaction: the writer rolls the
+// transaction back, undoes and runs the others again (each once), and answers
+// them; the failed one gets 503 and leaves nothing. The syncer is held 0.6 s
+// per sync (PINTU_TEST_SYNC_DELAY_US) so the messages sent meanwhile share a
+// transaction; a trigger makes the message with the text BOOM fail in SQLite.
+test('store: a message failing in a shared transaction leaves the others answered, stored and counted once', async (t) => {
+	const config = testConfig();
+	config.limits.messages_per_minute = 3;
+	const h = await t.server({ config, env: { PINTU_TEST_SYNC_DELAY_US: '600000' } });
+	const metrics = async () => {
+		const m = (await h.request('GET', '/metrics')).text;
+		const v = (name) => Number((m.match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
+		return {
+			steps: v('pintu_dialog_steps_total'), errors: v('pintu_inbox_errors_total'),
+			limited: v('pintu_inbound_rate_limited_total'), rollbacks: v('pintu_store_shared_rollbacks_total'),
+		};
+	};
+	const [a, b, c, d, e] = Array.from({ length: 5 }, () => new KannelGet(h));
+	const menu = await b.send('MENU'); // b's first message of the minute
+	match(menu.text, /Sampaikan pengaduan/, 'the main menu');
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', h.db,
+		"CREATE TRIGGER boom BEFORE INSERT ON messages WHEN NEW.body = 'BOOM' " +
+		"BEGIN SELECT RAISE(ABORT, 'injected failure'); END;"]);
+	const before = await metrics();
+	// a's commit starts a sync; b, c, then d, then e run while it lasts, in one transaction
+	const pa = a.raw('MENU');
+	await sleep(150);
+	const pb = b.raw('MENU');
+	const pc = c.raw('MENU');
+	await sleep(150);
+	const dId = uid('kboom');
+	const pd = d.raw('BOOM', dId);
+	await sleep(100);
+	const pe = e.raw('MENU');
+	const [ra, rb, rc, rd, re] = await Promise.all([pa, pb, pc, pd, pe]);
+	for (const [r, who] of [[ra, 'a'], [rb, 'b'], [rc, 'c'], [re, 'e']]) {
+		eq(r.status, 200, `${who} answered`);
+		match(r.text, /Sampaikan pengaduan/, `${who} got the main menu`);
+	}
+	eq(rd.status, 503, 'the failed message asks for a retry');
+	const after = await metrics();
+	eq(after.rollbacks - before.rollbacks, 1, 'one shared rollback');
+	eq(after.steps - before.steps, 4, 'each answered message counted as one dialog step, not twice');
+	eq(after.errors - before.errors, 1, 'one failed message');
+	const inbound = (p) => sql(h.db, `select m.contact_id, c.phone from messages m left join contacts c on c.id = m.contact_id
+		where m.direction = 'in' and m.channel = 'kannel' and m.peer = '${p.phone}'`);
+	for (const [p, n, who] of [[a, 1, 'a'], [b, 2, 'b'], [c, 1, 'c'], [d, 0, 'd'], [e, 1, 'e']]) {
+		const rows = inbound(p);
+		eq(rows.length, n, `${who}: inbound rows`);
+		for (const r of rows) eq(r.phone, p.phone, `${who}: the message belongs to its own contact`);
+	}
+	eq(sql(h.db, `select count(*) as n from contacts where phone = '${d.phone}'`)[0].n, 0, 'no contact for the failed message');
+	// b's rolled-back round was counted once by the rate limiter: its third
+	// message of the minute is answered, the fourth gets the notice
+	const third = await b.send('MENU');
+	match(third.text, /Sampaikan pengaduan/, 'b\'s third message answered');
+	eq((await metrics()).limited, after.limited, 'not rate limited at the third message');
+	const fourth = await b.send('MENU');
+	match(fourth.text, /terlalu banyak/, 'b\'s fourth message gets the rate-limit notice');
+	eq((await metrics()).limited, after.limited + 1, 'rate limited at the fourth message');
+	// the provider's retry of d, once the fault is gone, is processed like new
+	execFileSync('sqlite3', ['-cmd', '.timeout 5000', h.db, 'DROP TRIGGER boom']);
+	const retry = await d.raw('BOOM', dId);
+	eq(retry.status, 200, 'the retry is answered');
+	const rows = inbound(d);
+	eq(rows.length, 1, 'd: one inbound row after the retry');
+	eq(rows[0].phone, d.phone, 'd: the message belongs to its own contact');
+});
+
+// A dialog step that fails for a reason a retry would meet again (here: an
+// action outcome the dialog file does not handle) is rolled back and the
+// message is recorded once more with an apology: the resident gets the
+// apology, the session stays where it was, and the message counts once (as an
+// error, not as a dialog step).
+test('dialog: a step that cannot go on is answered with an apology, recorded once and counted once', async (t) => {
+	const dir = tmpDir('pintu-dlg-');
+	t.cleanup(() => fs.rmSync(dir, { recursive: true, force: true }));
+	for (const f of fs.readdirSync(DIALOGS)) fs.copyFileSync(path.join(DIALOGS, f), path.join(dir, f));
+	const flow = JSON.parse(fs.readFileSync(path.join(dir, 'flow.json'), 'utf8'));
+	delete flow.nodes.lookup.outcomes.office; // a kelurahan without a Puskesos has nowhere to go
+	fs.writeFileSync(path.join(dir, 'flow.json'), JSON.stringify(flow));
+	const config = testConfig();
+	config.dialogs = dir;
+	const h = await t.server({ config });
+	const metrics = async () => {
+		const m = (await h.request('GET', '/metrics')).text;
+		const v = (name) => Number((m.match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
+		return { messages: v('pintu_inbound_messages_total'), steps: v('pintu_dialog_steps_total'), errors: v('pintu_inbox_errors_total') };
+	};
+	const before = await metrics();
+	const u = new AtUssd(h);
+	let s = await u.dial();
+	s = await u.send(opt(s.text, /Alur layanan/));
+	s = await u.send(opt(s.text, /Cari Puskesos/));
+	s = await u.send(opt(s.text, /Jekan Raya/));
+	const kel = opt(s.text, /Petuk Katimpun/);
+	assert(kel, `Petuk Katimpun is offered: ${s.text}`);
+	const sorry = await u.send(kel);
+	eq(sorry.text, 'Maaf, terjadi gangguan. Silakan coba lagi nanti.', 'the apology');
+	assert(sorry.end, 'the apology ends the USSD session');
+	const after = await metrics();
+	eq(after.messages - before.messages, 5, 'five messages, the failed one counted once');
+	eq(after.steps - before.steps, 4, 'four dialog steps: the failed one is not one');
+	eq(after.errors - before.errors, 1, 'one error');
+	const rows = sql(h.db, `select reply from messages where direction = 'in' and peer = '${u.phone}' order by id`);
+	eq(rows.length, 5, 'one inbound row per round');
+	match(rows[4].reply, /^END Maaf, terjadi gangguan\./, 'the apology is stored as the reply of the failed round');
+	// the aggregator's retry of that round gets the same answer and stores nothing
+	const again = checkUssd(await u.raw(u.inputs.join('*')), u.inputs);
+	eq(again.text, sorry.text, 'the retry is answered with the stored apology');
+	eq(sql(h.db, `select count(*) as n from messages where direction = 'in' and peer = '${u.phone}'`)[0].n, 5, 'no row from the retry');
+});
