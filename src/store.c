@@ -610,9 +610,10 @@ static int sync_wal(struct pt_store *st)
 	/* One descriptor for the store's life, opened before the writer's first
 	 * commit: fdatasync() reports a write-back error to every descriptor
 	 * that was open when it happened, so a background write-back that
-	 * failed between two syncs is seen here (a descriptor opened for each
-	 * sync would not see it), and it saves an open() and a close() per
-	 * sync. The writer connection keeps the file from being deleted (SQLite
+	 * failed between two syncs is seen here even when another descriptor
+	 * reported it first (SQLite's own, when a checkpoint syncs the WAL); a
+	 * descriptor opened after that would not see it. It also saves an
+	 * open() and a close() per sync. The writer connection keeps the file from being deleted (SQLite
 	 * removes it when the last connection closes). One thread syncs at a
 	 * time (the syncer, or the caller before it started and after it
 	 * stopped). */
