@@ -311,6 +311,11 @@ export async function startPintu(opts = {}) {
 	h.postForm = (p, form, headers = {}) => h.request('POST', p,
 		typeof form === 'string' ? form : new URLSearchParams(form).toString(),
 		{ 'content-type': 'application/x-www-form-urlencoded', ...headers });
+	/** GET /metrics: every metric without labels, by name -> number. */
+	h.metrics = async () => {
+		const text = (await h.request('GET', '/metrics')).text;
+		return Object.fromEntries([...text.matchAll(/^(\w+) ([0-9.]+)$/gm)].map((x) => [x[1], Number(x[2])]));
+	};
 	/** SIGTERM and wait (bounded); returns {code, signal}. */
 	h.stop = async (timeoutMs = 15000) => {
 		if (!h.exited) child.kill('SIGTERM');

@@ -306,11 +306,10 @@ test('store: a message failing in a shared transaction leaves the others answere
 	config.limits.messages_per_minute = 3;
 	const h = await t.server({ config, env: { PINTU_TEST_SYNC_DELAY_US: '600000' } });
 	const metrics = async () => {
-		const m = (await h.request('GET', '/metrics')).text;
-		const v = (name) => Number((m.match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
+		const m = await h.metrics();
 		return {
-			steps: v('pintu_dialog_steps_total'), errors: v('pintu_inbox_errors_total'),
-			limited: v('pintu_inbound_rate_limited_total'), rollbacks: v('pintu_store_shared_rollbacks_total'),
+			steps: m.pintu_dialog_steps_total, errors: m.pintu_inbox_errors_total,
+			limited: m.pintu_inbound_rate_limited_total, rollbacks: m.pintu_store_shared_rollbacks_total,
 		};
 	};
 	const [a, b, c, d, e] = Array.from({ length: 5 }, () => new KannelGet(h));
@@ -381,9 +380,8 @@ test('dialog: a step that cannot go on is answered with an apology, recorded onc
 	config.dialogs = dir;
 	const h = await t.server({ config });
 	const metrics = async () => {
-		const m = (await h.request('GET', '/metrics')).text;
-		const v = (name) => Number((m.match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
-		return { messages: v('pintu_inbound_messages_total'), steps: v('pintu_dialog_steps_total'), errors: v('pintu_inbox_errors_total') };
+		const m = await h.metrics();
+		return { messages: m.pintu_inbound_messages_total, steps: m.pintu_dialog_steps_total, errors: m.pintu_inbox_errors_total };
 	};
 	const before = await metrics();
 	const u = new AtUssd(h);
