@@ -93,6 +93,11 @@ void pt_store_col_text(sqlite3_stmt *s, int i, char *out, size_t cap);
 /* Tests: hold every WAL fdatasync for us microseconds more (a slow disk). */
 void pt_store_set_sync_delay(struct pt_store *st, unsigned us);
 
+/* Tests: call fn(ctx) on the writer thread each time the writer is about to
+ * copy the WAL's last frames itself (its share of a checkpoint). Set it before
+ * submitting the jobs it is meant to see. */
+void pt_store_set_catchup_hook(struct pt_store *st, void (*fn)(void *ctx), void *ctx);
+
 /* Counters for /metrics and the benchmark. */
 struct pt_store_stats {
 	uint64_t jobs, batches, commit_failures;

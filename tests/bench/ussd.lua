@@ -3,7 +3,11 @@
 -- Every request is one step of one session; no request is repeated. Sessions
 -- walk the complaint path recorded by prepare.mjs (steps.lua: the inputs and
 -- the exact screen of every step). Each session has a unique sessionId
--- (thread, run salt, counter) and its own phone number.
+-- (thread, run salt, counter), its own phone number and its own NIK: the
+-- recorded NIK with its masked middle (kecamatan code and birth date) made
+-- from the session's thread, salt and counter, so the screens stay the
+-- recorded ones (the summary shows only the first and last 4 digits) while the
+-- tickets are not all duplicates of one resident's, as real complaints are not.
 --
 -- wrk gives a script no connection identity (request()/response() do not say
 -- which connection they are for). Three modes:
@@ -39,11 +43,13 @@ end
 
 local S, mode, salt, validate
 local expected = {}
-local bodies_tail = {} -- per step: the url-encoded "&text=..." part
+local bodies_tail = {} -- per step: the url-encoded "&text=..." part up to the NIK
+local bodies_rest = {} -- per step: the part after the NIK (nil: the NIK is not in it)
+local nik_head, nik_tail -- the recorded NIK's first and last 4 digits
 local headers = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 local counter = 0
 local step = 0 -- step mode: next step of the current session
-local sid, phone
+local sid, phone, nik
 
 tickets = 0
 bad = 0
@@ -60,9 +66,22 @@ function init(args)
 	salt = tonumber(args[3] or "10")
 	validate = args[4] ~= "novalidate"
 	tid = wrk.thread:get("tid") or 1
+	local nik_at -- the input that is the NIK
+	for i, v in ipairs(S.inputs) do
+		if v:match("^%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d$") then nik_at = i end
+	end
+	if nik_at then nik_head, nik_tail = S.inputs[nik_at]:sub(1, 4), S.inputs[nik_at]:sub(13, 16) end
 	local hist = {}
 	for i = 0, #S.inputs do
-		bodies_tail[i] = "&networkCode=51010&text=" .. urlencode(table.concat(hist, "*"))
+		if nik_at and i >= nik_at then
+			-- the text is "a*b*...*NIK*...": split it around the NIK
+			local before = table.concat(hist, "*", 1, nik_at - 1)
+			local after = table.concat(hist, "*", nik_at + 1, #hist)
+			bodies_tail[i] = "&networkCode=51010&text=" .. urlencode(before .. (nik_at > 1 and "*" or ""))
+			bodies_rest[i] = urlencode((#hist > nik_at and "*" or "") .. after)
+		else
+			bodies_tail[i] = "&networkCode=51010&text=" .. urlencode(table.concat(hist, "*"))
+		end
 		if i < #S.inputs then hist[#hist + 1] = S.inputs[i + 1] end
 	end
 	for i = 1, #S.screens - 1 do expected[S.screens[i]] = true end
@@ -74,10 +93,19 @@ local function new_session()
 	-- +62 813 SS TT CCCCCC (15 digits, the E.164 maximum): unique per run salt,
 	-- thread (up to 99) and counter (up to a million sessions per thread and run)
 	phone = string.format("%%2B62813%02d%02d%06d", salt % 100, tid % 100, counter % 1000000)
+	-- kecamatan code 01-99 from the salt and thread; birth date DDMMYY from the
+	-- counter (day 01-28, so valid in every month): 33,600 NIKs per thread and
+	-- run before one repeats (a repeat is filed as a duplicate, as it would be)
+	if nik_head then
+		local c = counter % 33600
+		nik = string.format("%s%02d%02d%02d%02d%s", nik_head, 1 + (salt * 7 + tid) % 99,
+			1 + math.floor(c / 1200), 1 + math.floor(c / 100) % 12, c % 100, nik_tail)
+	end
 end
 
 local function step_request(i)
 	local body = "sessionId=" .. sid .. "&serviceCode=%2A123%2A17%23&phoneNumber=" .. phone .. bodies_tail[i]
+	if bodies_rest[i] then body = body .. nik .. bodies_rest[i] end
 	return wrk.format("POST", nil, headers, body)
 end
 
@@ -91,16 +119,16 @@ local function interleave_request()
 		local conns = tonumber(wrk.thread:get("conns") or "32")
 		for i = 1, conns * 16 do
 			new_session()
-			ring[i] = { sid = sid, phone = phone, step = 0 }
+			ring[i] = { sid = sid, phone = phone, nik = nik, step = 0 }
 		end
 	end
 	ring_pos = ring_pos % #ring + 1
 	local slot = ring[ring_pos]
 	if slot.step > #S.inputs then
 		new_session()
-		slot.sid, slot.phone, slot.step = sid, phone, 0
+		slot.sid, slot.phone, slot.nik, slot.step = sid, phone, nik, 0
 	end
-	sid, phone = slot.sid, slot.phone
+	sid, phone, nik = slot.sid, slot.phone, slot.nik
 	local r = step_request(slot.step)
 	slot.step = slot.step + 1
 	return r
@@ -111,10 +139,10 @@ function request()
 		-- wrk's check call on thread 1 is never sent: give it a throwaway session
 		if tid == 1 and not verified then
 			verified = true
-			local s, p = sid, phone
+			local s, p, n = sid, phone, nik
 			new_session()
 			local r = step_request(0)
-			sid, phone = s, p
+			sid, phone, nik = s, p, n
 			return r
 		end
 		return interleave_request()
@@ -125,10 +153,10 @@ function request()
 		-- throwaway session so the real sessions start at their first step
 		if tid == 1 and not verified then
 			verified = true
-			local s, p = sid, phone
+			local s, p, n = sid, phone, nik
 			new_session()
 			local r = step_request(0)
-			sid, phone = s, p
+			sid, phone, nik = s, p, n
 			return r
 		end
 		if step == 0 then new_session() end
