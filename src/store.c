@@ -659,7 +659,7 @@ static int sync_wal(struct pt_store *st)
  * at most CATCHUP_FRAMES came after it, the writer copies those itself between
  * two transactions, where nothing can be appended meanwhile; its next
  * transaction then starts the WAL again. Not here, inside the COMMIT: that
- * would hold the committed batch back from the syncer for the whole copy (5-7
+ * would hold the committed batch back from the syncer for the whole copy (5-10
  * ms under load, both files synced); catchup() runs after the hand-over. */
 static int wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
