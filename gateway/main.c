@@ -349,6 +349,13 @@ static int cmd_serve(int argc, char **argv)
 		fprintf(stderr, "pintu: cannot start the broadcast pump\n");
 		goto out;
 	}
+	/* Tests: hold every WAL sync this long, so that messages sent meanwhile
+	 * share one transaction (tests/integration/robust.test.mjs); set before
+	 * the first request can arrive. */
+	const char *sd = getenv("PINTU_TEST_SYNC_DELAY_US");
+	long sd_us = sd ? strtol(sd, NULL, 10) : 0;
+	if (sd_us > 0 && sd_us <= 10000000)
+		pt_store_set_sync_delay(st, (unsigned)sd_us);
 	if (!(http = pt_http_start(cfg, inbox, st, err, sizeof(err)))) {
 		fprintf(stderr, "pintu: %s\n", err);
 		goto out;
@@ -394,12 +401,6 @@ static int cmd_serve(int argc, char **argv)
 		       host, port, u->name);
 	printf("  or a phone in the terminal: build/pintu simulate --channel ussd\n");
 	fflush(stdout);
-	/* Tests: hold every WAL sync this long, so that messages sent meanwhile
-	 * share one transaction (tests/integration/robust.test.mjs). */
-	const char *sd = getenv("PINTU_TEST_SYNC_DELAY_US");
-	long sd_us = sd ? strtol(sd, NULL, 10) : 0;
-	if (sd_us > 0 && sd_us <= 10000000)
-		pt_store_set_sync_delay(st, (unsigned)sd_us);
 	pt_log(PT_LOG_INFO, "started", "listen=%s:%u channels=%d event_loop=%s", host, port,
 	       cfg->nchannels, pt_http_use_epoll(cfg) ? "epoll" : "poll");
 

@@ -83,7 +83,8 @@
 #define DUP_WINDOW_MS 10000
 /* The answer when a step fails in a way a retry would repeat (see job_done). */
 #define APOLOGY "Maaf, terjadi gangguan. Silakan coba lagi nanti."
-#define CONTACT_BUCKETS 65536 /* chains stay short up to CONTACT_CACHE_MAX (a walk was 1% of the writer) */
+/* Chains stay short up to CONTACT_CACHE_MAX (a walk was 1% of the writer). */
+#define CONTACT_BUCKETS 65536
 #define CONTACT_CACHE_MAX 200000 /* entries (~60 bytes each); then start over */
 #define STATE_MAX 24576
 #define RATE_WINDOW_MS 60000
@@ -1196,6 +1197,15 @@ static void job_undo(void *arg)
 	rate_forget(in, &r->rate_undo);
 }
 
+/* *total += n, skipping the atomic add (a locked instruction on a shared
+ * cache line) when there is nothing to add, which is most counters of most
+ * messages. */
+static void count_add(_Atomic uint64_t *total, uint32_t n)
+{
+	if (n)
+		atomic_fetch_add(total, n);
+}
+
 /* Add what the job's last run counted to the totals (once per run that
  * finished; a run the store repeated counted from zero again). */
 static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
@@ -1204,23 +1214,16 @@ static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
 	if (!c->ran)
 		return;
 	atomic_fetch_add(&in->messages, 1);
-	if (c->duplicates)
-		atomic_fetch_add(&in->duplicates, c->duplicates);
-	if (c->steps)
-		atomic_fetch_add(&in->steps, c->steps);
-	if (c->tickets)
-		atomic_fetch_add(&in->tickets, c->tickets);
-	if (c->errors)
-		atomic_fetch_add(&in->errors, c->errors);
-	if (c->rate_limited)
-		atomic_fetch_add(&in->rate_limited, c->rate_limited);
-	if (c->attached)
-		atomic_fetch_add(&in->attached, c->attached);
+	count_add(&in->duplicates, c->duplicates);
+	count_add(&in->steps, c->steps);
+	count_add(&in->tickets, c->tickets);
+	count_add(&in->errors, c->errors);
+	count_add(&in->rate_limited, c->rate_limited);
+	count_add(&in->attached, c->attached);
 	struct chan_counts *cc = chan_counts(in, r->chan);
 	if (cc) {
 		atomic_fetch_add(r->msg.type == PT_MSG_DLR ? &cc->reports : &cc->inbound, 1);
-		if (c->steps)
-			atomic_fetch_add(&cc->steps, c->steps);
+		count_add(&cc->steps, c->steps);
 	}
 	memset(c, 0, sizeof(*c));
 }
@@ -1231,7 +1234,7 @@ static void counts_add(struct pt_inbox *in, struct pt_inbox_req *r)
  * error only. */
 static void apology_prepare(struct pt_inbox *in, struct pt_inbox_req *r)
 {
-	atomic_fetch_add(&in->errors, r->counts.errors);
+	count_add(&in->errors, r->counts.errors);
 	memset(&r->counts, 0, sizeof(r->counts));
 	r->apology = 1;
 	r->apology_next = 0;

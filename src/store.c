@@ -616,10 +616,10 @@ static int sync_wal(struct pt_store *st)
 	 * failed between two syncs is seen here even when another descriptor
 	 * reported it first (SQLite's own, when a checkpoint syncs the WAL); a
 	 * descriptor opened after that would not see it. It also saves an
-	 * open() and a close() per sync. The writer connection keeps the file from being deleted (SQLite
-	 * removes it when the last connection closes). One thread syncs at a
-	 * time (the syncer, or the caller before it started and after it
-	 * stopped). */
+	 * open() and a close() per sync. The writer connection keeps the file
+	 * from being deleted (SQLite removes it when the last connection
+	 * closes). One thread syncs at a time (the syncer, or the caller before
+	 * it started and after it stopped). */
 	if (st->walfd < 0)
 		st->walfd = open(st->walpath, O_RDONLY | O_CLOEXEC);
 	int fd = st->walfd;

@@ -39,7 +39,8 @@ sqlite3 *pt_store_open_reader(struct pt_store *st);
 const char *pt_store_path(const struct pt_store *st);
 
 /* A unit of work for the writer thread. run() executes inside the batch
- * transaction; a negative return rolls back that job's writes only. done() is called after the batch COMMIT with run's result, or
+ * transaction; a negative return rolls back that job's writes only. done() is
+ * called after the batch COMMIT (and its fdatasync) with run's result, or
  * PT_EDB when the commit failed (then nothing of the job is on disk). done()
  * runs on the syncer thread and must be quick (signal a waiter, resume a
  * connection, queue another job); it must not call pt_store_exec().
