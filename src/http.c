@@ -365,7 +365,8 @@ static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http 
 		"pintu_store_batches_total %llu\npintu_store_commit_failures_total %llu\n"
 		"pintu_store_syncs_total %llu\npintu_store_sync_seconds_total %.6f\n"
 		"pintu_store_wal_frames_total %llu\npintu_store_checkpoints_total %llu\n"
-		"pintu_store_checkpoint_catchups_total %llu\npintu_store_shared_rollbacks_total %llu\n",
+		"pintu_store_checkpoint_catchups_total %llu\npintu_store_shared_rollbacks_total %llu\n"
+		"pintu_session_cache_hits_total %llu\npintu_session_cache_misses_total %llu\n",
 		(unsigned long long)is.messages, (unsigned long long)is.duplicates,
 		(unsigned long long)is.steps, (unsigned long long)is.tickets,
 		(unsigned long long)is.errors, (unsigned long long)is.rate_limited,
@@ -373,7 +374,8 @@ static enum MHD_Result page_metrics(struct MHD_Connection *conn, struct pt_http 
 		(unsigned long long)ss.batches, (unsigned long long)ss.commit_failures,
 		(unsigned long long)ss.syncs, (double)ss.sync_us / 1e6,
 		(unsigned long long)ss.wal_frames, (unsigned long long)ss.checkpoints,
-		(unsigned long long)ss.catchups, (unsigned long long)ss.shared_rollbacks);
+		(unsigned long long)ss.catchups, (unsigned long long)ss.shared_rollbacks,
+		(unsigned long long)is.session_hits, (unsigned long long)is.session_misses);
 	off = channel_metrics(h, buf, sizeof(buf), off);
 	if (off >= sizeof(buf))
 		off = sizeof(buf) - 1;

@@ -52,6 +52,17 @@
  * reply; USSD must always answer, so it gets the template as END every time.
  * The session is left as it was.
  *
+ * Session cache. Every step reads its session row and writes it back, so the
+ * thread running jobs keeps the rows of the most recently active sessions in
+ * memory (PT_INBOX_SESSION_CACHE_DEFAULT of them; ~400 bytes each in a USSD
+ * complaint, at most SESS_ENTRY_MAX) exactly as it last wrote them. It is
+ * write-through: the UPDATE still runs every step, the cache saves the read
+ * (~10% of the writer's time per USSD step). Only this file writes sessions,
+ * and only on that thread. A job that fails drops the row it wrote; a rollback
+ * of other jobs or of a COMMIT clears the cache (as the contact cache). Like
+ * the contact cache it assumes that no other process advances the same
+ * conversations in the same database.
+ *
  * needs_info. A plain SMS/chat message (no keyword, no conversation under way)
  * from a contact whose ticket from this channel is in needs_info is attached to
  * that ticket instead of starting a conversation: a ticket event (actor
@@ -87,6 +98,8 @@
 #define CONTACT_BUCKETS 65536
 #define CONTACT_CACHE_MAX 200000 /* entries (~60 bytes each); then start over */
 #define STATE_MAX 24576
+#define SESS_BUCKETS 8192
+#define SESS_ENTRY_MAX 4096 /* bytes of text; a larger row is read from the database */
 #define RATE_WINDOW_MS 60000
 #define RATE_LIMIT_MAX 1000     /* pt_inbox_set_rate_limit() caps here */
 #define RATE_BUCKETS 65536 /* short chains up to RATE_TABLE_MAX entries */
@@ -118,6 +131,16 @@ struct pt_inbox {
 	struct contact_entry *contacts[CONTACT_BUCKETS];
 	size_t ncontacts;
 	struct contact_entry *job_added;
+	/* Session cache (see above): buckets, and the rows in the order they
+	 * were written, newest first (every step writes its row, so this is
+	 * the order of use; the oldest goes when the cache is full). */
+	struct sess_entry *sess[SESS_BUCKETS];
+	struct sess_entry *sess_new, *sess_old;
+	size_t nsess, sess_max;
+	_Atomic uint64_t sess_hits, sess_misses; /* written by the writer thread only */
+	int job_saved;           /* the running job wrote a session row ... */
+	int64_t job_saved_contact; /* ... of this contact */
+	const char *job_saved_chan; /* ... on this channel */
 	/* Rate limit table: same thread and rules as the contact cache. */
 	int rate_limit;
 	_Atomic uint64_t rate_limited, attached;
@@ -149,6 +172,16 @@ struct contact_entry {
 	char phone[PT_PHONE_MAX];
 };
 
+/* A session row as last written; the strings point into text[]. */
+struct sess_entry {
+	struct sess_entry *next;            /* bucket chain */
+	struct sess_entry *newer, *older;   /* the order of writes */
+	int64_t contact_id, updated_ms;
+	const char *chan, *psess, *last_text, *rounds, *state;
+	size_t state_len;
+	char text[];
+};
+
 /* Per-step scratch, allocated per job (sessions are large). */
 struct step {
 	struct pt_session s;
@@ -168,6 +201,7 @@ struct step {
 };
 
 static void stmts_clear(struct pt_inbox *in);
+static void sess_clear(struct pt_inbox *in);
 struct chan_counts;
 static struct chan_counts *chan_counts(struct pt_inbox *in, const struct pt_channel *ch);
 static void contacts_clear(struct pt_inbox *in);
@@ -184,6 +218,7 @@ struct pt_inbox *pt_inbox_new(struct pt_store *st, const struct pt_config *cfg,
 	in->cfg = cfg;
 	in->dialogs = dialogs;
 	in->rate_limit = PT_INBOX_RATE_DEFAULT;
+	in->sess_max = PT_INBOX_SESSION_CACHE_DEFAULT;
 	in->per_chan = calloc((size_t)(cfg->nchannels > 0 ? cfg->nchannels : 1), sizeof(*in->per_chan));
 	in->step = malloc(sizeof(*in->step));
 	if (!in->per_chan || !in->step) {
@@ -203,6 +238,7 @@ void pt_inbox_free(struct pt_inbox *in)
 	pt_store_on_rollback(in->st, NULL, NULL);
 	stmts_clear(in);
 	contacts_clear(in);
+	sess_clear(in);
 	rate_clear(in);
 	free(in->per_chan);
 	free(in->step);
@@ -219,6 +255,12 @@ void pt_inbox_set_rate_limit(struct pt_inbox *in, int per_minute)
 	in->rate_limit = per_minute;
 }
 
+void pt_inbox_set_session_cache(struct pt_inbox *in, size_t max)
+{
+	sess_clear(in);
+	in->sess_max = max;
+}
+
 void pt_inbox_set_sender(struct pt_inbox *in, struct pt_sender *s)
 {
 	in->sender = s;
@@ -233,6 +275,8 @@ void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *o)
 	o->errors = atomic_load(&in->errors);
 	o->rate_limited = atomic_load(&in->rate_limited);
 	o->attached = atomic_load(&in->attached);
+	o->session_hits = atomic_load(&in->sess_hits);
+	o->session_misses = atomic_load(&in->sess_misses);
 }
 
 /* Prepared statements are cached per connection (the writer's, or the
@@ -297,14 +341,22 @@ static void stmts_clear(struct pt_inbox *in)
 	in->stmt_db = NULL;
 }
 
+/* The statements and session rows cached so far belong to the connection
+ * that ran the last job; another connection starts them again. */
+static void conn_use(struct pt_inbox *in, sqlite3 *db)
+{
+	if (in->stmt_db != db) {
+		stmts_clear(in);
+		sess_clear(in);
+		in->stmt_db = db;
+	}
+}
+
 /* The cached statement for the connection running the job. Jobs run one at a
  * time (the writer thread, or pt_store_exec inline), so no lock is needed. */
 static sqlite3_stmt *q_in(struct pt_inbox *in, sqlite3 *db, int which)
 {
-	if (in->stmt_db != db) {
-		stmts_clear(in);
-		in->stmt_db = db;
-	}
+	conn_use(in, db);
 	if (!in->stmts[which] &&
 	    sqlite3_prepare_v3(db, sql_text[which], -1, SQLITE_PREPARE_PERSISTENT, &in->stmts[which],
 			       NULL) != SQLITE_OK) {
@@ -474,6 +526,7 @@ static void rate_forget(struct pt_inbox *in, struct pt_inbox_rate_undo *undo)
 static void on_rollback(void *ctx)
 {
 	contacts_clear(ctx);
+	sess_clear(ctx);
 	rate_clear(ctx);
 }
 
@@ -527,33 +580,187 @@ static void contact_lang_cached(struct pt_inbox *in, const char *phone, const ch
 			pt_strlcpy(e->lang, lang, sizeof(e->lang));
 }
 
+/* ---- session cache (see the top of the file) ---- */
+
+/* +1 on a counter only the writer thread writes: no locked instruction. */
+static void count_one(_Atomic uint64_t *c)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static uint32_t sess_hash(int64_t contact_id, const char *chan)
+{
+	uint32_t h = (uint32_t)((uint64_t)contact_id * 0x9E3779B97F4A7C15ull >> 32);
+	for (; *chan; chan++)
+		h = (h ^ (uint8_t)*chan) * 16777619u;
+	return h % SESS_BUCKETS;
+}
+
+static struct sess_entry **sess_slot(struct pt_inbox *in, int64_t contact_id, const char *chan)
+{
+	struct sess_entry **pp = &in->sess[sess_hash(contact_id, chan)];
+	for (; *pp; pp = &(*pp)->next)
+		if ((*pp)->contact_id == contact_id && strcmp((*pp)->chan, chan) == 0)
+			break;
+	return pp;
+}
+
+static void sess_unlink(struct pt_inbox *in, struct sess_entry *e)
+{
+	if (e->newer)
+		e->newer->older = e->older;
+	else
+		in->sess_new = e->older;
+	if (e->older)
+		e->older->newer = e->newer;
+	else
+		in->sess_old = e->newer;
+	e->newer = e->older = NULL;
+}
+
+static void sess_push_new(struct pt_inbox *in, struct sess_entry *e)
+{
+	e->newer = NULL;
+	e->older = in->sess_new;
+	if (in->sess_new)
+		in->sess_new->newer = e;
+	else
+		in->sess_old = e;
+	in->sess_new = e;
+}
+
+/* Take the entry at *pp out of the cache and free it. */
+static void sess_remove(struct pt_inbox *in, struct sess_entry **pp)
+{
+	struct sess_entry *e = *pp;
+	*pp = e->next;
+	sess_unlink(in, e);
+	free(e);
+	in->nsess--;
+}
+
+static void sess_clear(struct pt_inbox *in)
+{
+	struct sess_entry *e = in->sess_new;
+	while (e) {
+		struct sess_entry *o = e->older;
+		free(e);
+		e = o;
+	}
+	memset(in->sess, 0, sizeof(in->sess));
+	in->sess_new = in->sess_old = NULL;
+	in->nsess = 0;
+	in->job_saved = 0;
+}
+
+static char *sess_copy(char *dst, const char *src, size_t n)
+{
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return dst + n + 1;
+}
+
+/* Remember the row just written (NULL columns as ""). A row too large to
+ * cache, or no memory, leaves it uncached: it is read from the database. */
+static void sess_put(struct pt_inbox *in, int64_t contact_id, const char *chan, const char *psess,
+		     const char *last_text, const char *state, size_t state_len, const char *rounds,
+		     int64_t updated_ms)
+{
+	struct sess_entry **pp = sess_slot(in, contact_id, chan);
+	if (*pp)
+		sess_remove(in, pp);
+	in->job_saved = 1;
+	in->job_saved_contact = contact_id;
+	in->job_saved_chan = chan;
+	psess = psess ? psess : "";
+	last_text = last_text ? last_text : "";
+	size_t lc = strlen(chan), lp = strlen(psess), ll = strlen(last_text), lr = strlen(rounds);
+	size_t len = lc + lp + ll + lr + state_len + 5;
+	if (len > SESS_ENTRY_MAX || in->sess_max == 0)
+		return;
+	struct sess_entry *e = malloc(sizeof(*e) + len);
+	if (!e)
+		return;
+	char *t = e->text;
+	e->chan = t;
+	t = sess_copy(t, chan, lc);
+	e->psess = t;
+	t = sess_copy(t, psess, lp);
+	e->last_text = t;
+	t = sess_copy(t, last_text, ll);
+	e->rounds = t;
+	t = sess_copy(t, rounds, lr);
+	e->state = t;
+	sess_copy(t, state, state_len);
+	e->state_len = state_len;
+	e->contact_id = contact_id;
+	e->updated_ms = updated_ms;
+	pp = sess_slot(in, contact_id, chan); /* the removal may have moved the end */
+	e->next = NULL;
+	*pp = e;
+	sess_push_new(in, e);
+	if (++in->nsess > in->sess_max) {
+		struct sess_entry *old = in->sess_old;
+		sess_remove(in, sess_slot(in, old->contact_id, old->chan));
+	}
+}
+
+/* The running job failed: its writes were rolled back, so the row it wrote
+ * (if any) is no longer what the database holds. */
+static void sess_forget_job(struct pt_inbox *in)
+{
+	if (!in->job_saved)
+		return;
+	in->job_saved = 0;
+	struct sess_entry **pp = sess_slot(in, in->job_saved_contact, in->job_saved_chan);
+	if (*pp)
+		sess_remove(in, pp);
+}
+
+/* Fill sp from a session row's columns (NULL columns as NULL). */
+static void session_fill(struct step *sp, const char *lang, const char *ps, const char *lt,
+			 const char *js, size_t js_len, const char *rd, int64_t updated_ms)
+{
+	pt_strlcpy(sp->prev_session, ps ? ps : "", sizeof(sp->prev_session));
+	pt_strlcpy(sp->last_text, lt ? lt : "", sizeof(sp->last_text));
+	pt_strlcpy(sp->rounds, rd ? rd : "", sizeof(sp->rounds));
+	if (js && pt_session_from_json(&sp->s, js, js_len) < 0) {
+		pt_session_init(&sp->s);
+		pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
+	}
+	sp->s.updated_ms = updated_ms;
+}
+
 /* Load the session row; missing row -> fresh session in the contact's language. */
 static int session_load(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, const char *chan, const char *lang,
 			struct step *sp)
 {
+	pt_session_init(&sp->s);
+	pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
+	sp->prev_session[0] = sp->last_text[0] = sp->rounds[0] = '\0';
+	conn_use(in, db);
+	const struct sess_entry *e = *sess_slot(in, contact_id, chan);
+	count_one(e ? &in->sess_hits : &in->sess_misses);
+	if (e) {
+		sp->have_row = 1;
+		session_fill(sp, lang, e->psess, e->last_text, e->state, e->state_len, e->rounds,
+			     e->updated_ms);
+		return PT_OK;
+	}
 	sqlite3_stmt *st = q_in(in, db, Q_SESSION_GET);
 	if (!st)
 		return PT_EDB;
 	sqlite3_bind_int64(st, 1, contact_id);
 	sqlite3_bind_text(st, 2, chan, -1, SQLITE_STATIC);
-	pt_session_init(&sp->s);
-	pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
-	sp->prev_session[0] = sp->last_text[0] = sp->rounds[0] = '\0';
 	int rc = sqlite3_step(st);
 	sp->have_row = rc == SQLITE_ROW;
 	if (rc == SQLITE_ROW) {
-		const char *ps = (const char *)sqlite3_column_text(st, 0);
-		const char *lt = (const char *)sqlite3_column_text(st, 1);
-		const char *js = (const char *)sqlite3_column_text(st, 2);
-		const char *rd = (const char *)sqlite3_column_text(st, 4);
-		pt_strlcpy(sp->prev_session, ps ? ps : "", sizeof(sp->prev_session));
-		pt_strlcpy(sp->last_text, lt ? lt : "", sizeof(sp->last_text));
-		pt_strlcpy(sp->rounds, rd ? rd : "", sizeof(sp->rounds));
-		if (js && pt_session_from_json(&sp->s, js, (size_t)sqlite3_column_bytes(st, 2)) < 0) {
-			pt_session_init(&sp->s);
-			pt_strlcpy(sp->s.lang, lang, sizeof(sp->s.lang));
-		}
-		sp->s.updated_ms = sqlite3_column_int64(st, 3);
+		session_fill(sp, lang, (const char *)sqlite3_column_text(st, 0),
+			     (const char *)sqlite3_column_text(st, 1),
+			     (const char *)sqlite3_column_text(st, 2),
+			     (size_t)sqlite3_column_bytes(st, 2),
+			     (const char *)sqlite3_column_text(st, 4), sqlite3_column_int64(st, 3));
 	} else if (rc != SQLITE_DONE) {
 		sqlite3_reset(st);
 		return PT_EDB;
@@ -590,6 +797,8 @@ static int session_save(struct pt_inbox *in, sqlite3 *db, int64_t contact_id, co
 			break;
 		/* the row went away since it was read: insert it */
 	}
+	sess_put(in, contact_id, chan, psess, last_text, sp->state, (size_t)n, sp->rounds,
+		 sp->s.updated_ms);
 	sp->session_saved = 1;
 	return PT_OK;
 }
@@ -1122,6 +1331,7 @@ static int job_run(sqlite3 *db, void *arg)
 	struct pt_inbox *in = r->inbox;
 	int rc;
 	in->job_added = NULL;
+	in->job_saved = 0;
 	in->rate_undo.e = NULL;
 	run_outputs_clear(r);
 	r->counts.ran = 1;
@@ -1171,6 +1381,7 @@ static int job_run(sqlite3 *db, void *arg)
 	}
 	if (rc < 0) {
 		contacts_forget_job(in);
+		sess_forget_job(in);
 		rate_forget(in, &in->rate_undo);
 		/* its writes are rolled back: a message with an error, nothing more
 		 * (no dialog step, ticket or notice took effect) */
@@ -1185,15 +1396,16 @@ static int job_run(sqlite3 *db, void *arg)
 
 /* The store rolled back this job's writes (another job rolled back with it
  * failed) and will run it again: take back what it did in memory. Called
- * newest first for the jobs rolled back together. The contact cache
- * may name rows (or languages) that were rolled back: it is only a cache, so
- * it starts again. Counts are added only by job_done, so there is nothing to
- * take back there. */
+ * newest first for the jobs rolled back together. The contact and session
+ * caches may hold rows (or languages) that were rolled back: they are only
+ * caches, so they start again. Counts are added only by job_done, so there is
+ * nothing to take back there. */
 static void job_undo(void *arg)
 {
 	struct pt_inbox_req *r = arg;
 	struct pt_inbox *in = r->inbox;
 	contacts_clear(in);
+	sess_clear(in);
 	rate_forget(in, &r->rate_undo);
 }
 

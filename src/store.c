@@ -812,6 +812,18 @@ struct group {
 	int rerunnable;
 };
 
+/* A transaction whose jobs had succeeded was rolled back (its COMMIT failed):
+ * tell the owner of the on_rollback hook (caches of rows it wrote). */
+static void rolled_back(struct pt_store *st)
+{
+	pthread_mutex_lock(&st->mu);
+	void (*hook)(void *) = st->on_rollback;
+	void *ctx = st->on_rollback_ctx;
+	pthread_mutex_unlock(&st->mu);
+	if (hook)
+		hook(ctx);
+}
+
 /* Roll the open transaction back and fail every job in the group. */
 static void group_fail(struct pt_store *st, struct group *g)
 {
@@ -821,12 +833,7 @@ static void group_fail(struct pt_store *st, struct group *g)
 	if (!sqlite3_get_autocommit(db))
 		txn_step(st, ST_ROLLBACK);
 	atomic_fetch_add(&st->commit_failures, 1);
-	pthread_mutex_lock(&st->mu);
-	void (*hook)(void *) = st->on_rollback;
-	void *ctx = st->on_rollback_ctx;
-	pthread_mutex_unlock(&st->mu);
-	if (hook)
-		hook(ctx);
+	rolled_back(st);
 	finish_jobs(g->head, PT_EDB);
 	g->head = g->tail = NULL;
 	g->n = 0;
@@ -1146,6 +1153,7 @@ static int exec_direct(struct pt_store *st, int (*fn)(sqlite3 *db, void *arg), v
 		if (!sqlite3_get_autocommit(st->db))
 			txn_step(st, ST_ROLLBACK);
 		atomic_fetch_add(&st->commit_failures, 1);
+		rolled_back(st);
 		return PT_EDB;
 	}
 	atomic_fetch_add(&st->batches, 1);

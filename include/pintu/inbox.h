@@ -70,6 +70,13 @@ void pt_inbox_set_sender(struct pt_inbox *in, struct pt_sender *s);
 #define PT_INBOX_RATE_DEFAULT 20
 void pt_inbox_set_rate_limit(struct pt_inbox *in, int per_minute);
 
+/* The session rows kept in memory (see src/inbox.c): at most max rows, the
+ * least recently used going first; 0 turns the cache off. Default
+ * PT_INBOX_SESSION_CACHE_DEFAULT. Call before submitting messages (not
+ * synchronised with the writer thread); tests use it to force evictions. */
+#define PT_INBOX_SESSION_CACHE_DEFAULT 4096
+void pt_inbox_set_session_cache(struct pt_inbox *in, size_t max);
+
 /* Queue r for processing; r->done(r) is called after commit. PT_OK or PT_ESTATE. */
 int pt_inbox_submit(struct pt_inbox *in, struct pt_inbox_req *r);
 /* Process r and wait for the commit (the simulator and tests). Returns r->rc. */
@@ -79,6 +86,7 @@ struct pt_inbox_stats {
 	uint64_t messages, duplicates, steps, tickets, errors;
 	uint64_t rate_limited; /* stored without processing (over the rate limit) */
 	uint64_t attached;     /* resident replies attached to a needs_info ticket */
+	uint64_t session_hits, session_misses; /* session rows read from memory / SQLite */
 };
 void pt_inbox_stats(struct pt_inbox *in, struct pt_inbox_stats *out);
 

@@ -702,6 +702,15 @@ PT_TEST(test_exec)
 	PT_CHECK_INT(count_phone(r, "+6281200000009"), 0);
 	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000001"), PT_EDB); /* UNIQUE */
 	PT_CHECK_INT(pt_store_exec(st, stmt_fn, NULL), PT_OK);
+	/* a COMMIT that fails (deferred foreign key) tells the rollback hook, as
+	 * the writer does: the inbox's caches may name the rolled-back rows */
+	pt_store_on_rollback(st, on_rb, NULL);
+	int rb0 = rollbacks;
+	struct rec_job fk = { .fail = 2 };
+	PT_CHECK_INT(pt_store_exec(st, rec_run, &fk), PT_EDB);
+	PT_CHECK_INT(rollbacks, rb0 + 1);
+	PT_CHECK_INT(scalar(r, "SELECT COUNT(*) FROM sessions"), 0);
+	pt_store_on_rollback(st, NULL, NULL);
 	/* with the writer */
 	PT_CHECK_INT(pt_store_start(st), PT_OK);
 	PT_CHECK_INT(pt_store_exec(st, exec_fn, "+6281200000002"), 7);
