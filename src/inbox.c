@@ -178,7 +178,7 @@ struct sess_entry {
 	struct sess_entry *newer, *older;   /* the order of writes */
 	int64_t contact_id, updated_ms;
 	const char *chan, *psess, *last_text, *rounds, *state;
-	size_t state_len;
+	size_t state_len, cap; /* cap: bytes in text[] */
 	char text[];
 };
 
@@ -661,15 +661,14 @@ static char *sess_copy(char *dst, const char *src, size_t n)
 	return dst + n + 1;
 }
 
-/* Remember the row just written (NULL columns as ""). A row too large to
+/* Remember the row just written (NULL columns as ""), as the newest. The
+ * entry is rewritten in place when the new row fits (every step rewrites
+ * it; allocations are rounded up to 256 bytes for that). A row too large to
  * cache, or no memory, leaves it uncached: it is read from the database. */
 static void sess_put(struct pt_inbox *in, int64_t contact_id, const char *chan, const char *psess,
 		     const char *last_text, const char *state, size_t state_len, const char *rounds,
 		     int64_t updated_ms)
 {
-	struct sess_entry **pp = sess_slot(in, contact_id, chan);
-	if (*pp)
-		sess_remove(in, pp);
 	in->job_saved = 1;
 	in->job_saved_contact = contact_id;
 	in->job_saved_chan = chan;
@@ -677,11 +676,26 @@ static void sess_put(struct pt_inbox *in, int64_t contact_id, const char *chan, 
 	last_text = last_text ? last_text : "";
 	size_t lc = strlen(chan), lp = strlen(psess), ll = strlen(last_text), lr = strlen(rounds);
 	size_t len = lc + lp + ll + lr + state_len + 5;
-	if (len > SESS_ENTRY_MAX || in->sess_max == 0)
-		return;
-	struct sess_entry *e = malloc(sizeof(*e) + len);
-	if (!e)
-		return;
+	struct sess_entry **pp = sess_slot(in, contact_id, chan);
+	struct sess_entry *e = *pp;
+	if (e && (e->cap < len || len > SESS_ENTRY_MAX)) {
+		sess_remove(in, pp);
+		e = NULL;
+	}
+	if (e) {
+		sess_unlink(in, e);
+	} else {
+		if (len > SESS_ENTRY_MAX || in->sess_max == 0)
+			return;
+		size_t cap = (len + 255) & ~(size_t)255;
+		if (!(e = malloc(sizeof(*e) + cap)))
+			return;
+		e->cap = cap;
+		e->contact_id = contact_id;
+		e->next = in->sess[sess_hash(contact_id, chan)];
+		in->sess[sess_hash(contact_id, chan)] = e;
+		in->nsess++;
+	}
 	char *t = e->text;
 	e->chan = t;
 	t = sess_copy(t, chan, lc);
@@ -694,13 +708,9 @@ static void sess_put(struct pt_inbox *in, int64_t contact_id, const char *chan, 
 	e->state = t;
 	sess_copy(t, state, state_len);
 	e->state_len = state_len;
-	e->contact_id = contact_id;
 	e->updated_ms = updated_ms;
-	pp = sess_slot(in, contact_id, chan); /* the removal may have moved the end */
-	e->next = NULL;
-	*pp = e;
 	sess_push_new(in, e);
-	if (++in->nsess > in->sess_max) {
+	if (in->nsess > in->sess_max) {
 		struct sess_entry *old = in->sess_old;
 		sess_remove(in, sess_slot(in, old->contact_id, old->chan));
 	}
