@@ -320,7 +320,8 @@ static int cmd_serve(int argc, char **argv)
 		goto out;
 	if (!(dialogs = load_dialogs(cfg->dialogs, sizeof(cfg->dialogs))))
 		goto out;
-	if (!(st = pt_store_open(cfg->db, err, sizeof(err)))) {
+	if (!(st = pt_store_open(cfg->db, err, sizeof(err))) ||
+	    pt_store_claim(st, err, sizeof(err)) != PT_OK) {
 		fprintf(stderr, "pintu: %s\n", err);
 		goto out;
 	}
@@ -1059,7 +1060,8 @@ static int cmd_simulate(int argc, char **argv)
 		goto out;
 	if (!(dialogs = load_dialogs(cfg->dialogs, sizeof(cfg->dialogs))))
 		goto out;
-	if (!(st = pt_store_open(cfg->db, err, sizeof(err)))) {
+	if (!(st = pt_store_open(cfg->db, err, sizeof(err))) ||
+	    pt_store_claim(st, err, sizeof(err)) != PT_OK) {
 		fprintf(stderr, "pintu: %s\n", err);
 		goto out;
 	}

@@ -60,8 +60,9 @@
  * (~10% of the writer's time per USSD step). Only this file writes sessions,
  * and only on that thread. A job that fails drops the row it wrote; a rollback
  * of other jobs or of a COMMIT clears the cache (as the contact cache). Like
- * the contact cache it assumes that no other process advances the same
- * conversations in the same database.
+ * the contact cache and the rate counts it needs that no other process runs
+ * conversations on the same database: serve and simulate claim it
+ * (pt_store_claim).
  *
  * needs_info. A plain SMS/chat message (no keyword, no conversation under way)
  * from a contact whose ticket from this channel is in needs_info is attached to

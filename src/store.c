@@ -74,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
@@ -213,6 +214,7 @@ struct pt_store {
 	/* the syncer: committed batches waiting for their fdatasync */
 	char walpath[PATH_CAP + 8]; /* "" when there is no WAL file to sync */
 	int walfd;                  /* walpath, open for the store's life (see sync_wal()) */
+	int claimfd;                /* the database file, flock()ed by pt_store_claim(), or -1 */
 	pthread_cond_t sync_cv;
 	struct sync_batch *sync_head, *sync_tail;
 	int sync_started, sync_stopping;
@@ -434,6 +436,7 @@ struct pt_store *pt_store_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	st->walfd = -1;
+	st->claimfd = -1;
 	pthread_mutex_init(&st->mu, NULL);
 	pthread_mutex_init(&st->direct_mu, NULL);
 	pthread_cond_init(&st->cv, NULL);
@@ -493,6 +496,8 @@ fail:
 	}
 	if (st->walfd >= 0)
 		close(st->walfd);
+	if (st->claimfd >= 0)
+		close(st->claimfd); /* releases the claim */
 	pthread_cond_destroy(&st->ck_cv);
 	pthread_cond_destroy(&st->sync_cv);
 	pthread_cond_destroy(&st->cv);
@@ -522,6 +527,31 @@ void pt_store_on_rollback(struct pt_store *st, void (*fn)(void *ctx), void *ctx)
 	st->on_rollback = fn;
 	st->on_rollback_ctx = ctx;
 	pthread_mutex_unlock(&st->mu);
+}
+
+int pt_store_claim(struct pt_store *st, char *err, size_t errlen)
+{
+	if (st->claimfd >= 0)
+		return PT_OK;
+	int fd = open(st->path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open %s (%s)", st->path, strerror(errno));
+		return PT_EIO;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			snprintf(err, errlen,
+				 "the database %s is in use by another pintu serve or pintu simulate; "
+				 "stop it first (or give this one its own --db)",
+				 st->path);
+		else
+			snprintf(err, errlen, "cannot lock %s (%s)", st->path, strerror(e));
+		return e == EWOULDBLOCK ? PT_ESTATE : PT_EIO;
+	}
+	st->claimfd = fd;
+	return PT_OK;
 }
 
 /* ---- statement cache ---- */

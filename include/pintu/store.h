@@ -32,6 +32,14 @@ struct pt_store;
 struct pt_store *pt_store_open(const char *path, char *err, size_t errlen);
 /* Stops the writer (after running every queued job) and closes. */
 void pt_store_close(struct pt_store *st);
+/* Claim the database for this process's conversations, until pt_store_close:
+ * the inbox keeps contacts, session rows and rate counts in memory, which is
+ * right only while one process runs conversations on a database (`pintu
+ * serve`, `pintu simulate`). An exclusive flock() on the database file
+ * (independent of SQLite's own locks); other commands (tickets, users,
+ * broadcasts) do not claim and may run alongside. PT_OK, or PT_ESTATE with
+ * "... is in use by another pintu serve or pintu simulate" in err. */
+int pt_store_claim(struct pt_store *st, char *err, size_t errlen);
 
 /* Open an extra read-only-in-practice connection to the same file (caller closes
  * with sqlite3_close). NULL on failure. */

@@ -40,7 +40,9 @@
 #      BENCH_WARMUP (3, or 1 when BENCH_SECONDS < 6),
 #      BENCH_CONNECTIONS (64), BENCH_THREADS (2), BENCH_MODE
 #      (interleave | pipeline | step | all), PINTU_BIN (build/pintu), BENCH_PINTU_LOG
-#      (Pintu's PINTU_LOG, default info), BENCH_KEEP=1 keeps the temp dir.
+#      (Pintu's PINTU_LOG, default info), BENCH_KEEP=1 keeps the temp dir,
+#      BENCH_USSD_ONLY=1 skips the outbox and broadcast benchmarks (repeated
+#      runs of the ratio).
 set -eu
 
 cd "$(dirname "$0")/../.."
@@ -274,5 +276,6 @@ for m in $MODES; do
 	echo "durability, $m: $indb tickets in the database >= $acked acknowledged: OK"
 done
 echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection); p50: the median of the rounds', p99: the worst round's"
+[ "${BENCH_USSD_ONLY:-}" = 1 ] && exit 0
 CC="$CC" sh tests/bench/outbox.sh || die "outbox benchmark"
 CC="$CC" sh tests/bench/broadcast.sh || die "broadcast benchmark"

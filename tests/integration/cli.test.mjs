@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
 	test, assert, eq, match, ussdComplaint, cli, cliAsync, tmpDir, digits, phone, NIK_A, DESC, DIALOGS,
-	TICKET_RE, ticketRow, sql, AtUssd, KannelGet, testConfig, waitForRow,
+	TICKET_RE, ticketRow, sql, AtUssd, KannelGet, testConfig, waitForRow, freePort,
 } from './lib.mjs';
 
 test('cli: --help and every subcommand --help', async () => {
@@ -154,6 +154,33 @@ test('cli: simulate with piped input files a complaint', async (t) => {
 	eq(r2.code, 0, `simulate sms exit code (${r2.stderr})`);
 	match(r2.stdout, /Sampaikan pengaduan/i, 'sms main menu');
 	eq(sql(db, 'select count(*) as n from tickets')[0].n, 1, 'one ticket');
+});
+
+// A database runs conversations in one process at a time (the inbox keeps
+// contacts, session rows and rate counts in memory): a second pintu serve or a
+// pintu simulate on a server's database is refused with a clear message and
+// changes nothing; commands that only read or manage staff and tickets still run.
+test('cli: a second process running conversations on the same database is refused', async (t) => {
+	const h = await t.server();
+	const u = new AtUssd(h);
+	match((await u.dial()).text, /Sampaikan pengaduan/, 'the server answers');
+	const before = sql(h.db, 'select count(*) as n from messages')[0].n;
+	const sim = cli(['simulate', '--channel', 'ussd', '--db', h.db], { input: '1\n' });
+	assert(sim.code !== 0, `simulate on the server's database fails (exit ${sim.code})`);
+	match(sim.stderr, /is in use by another pintu serve or pintu simulate/, 'says why');
+	const port = await freePort();
+	const srv = cli(['serve', '--db', h.db, '--listen', `127.0.0.1:${port}`], { timeout: 10000 });
+	assert(srv.code !== 0, `a second serve on the same database fails (exit ${srv.code})`);
+	match(srv.stderr, /is in use by another pintu serve or pintu simulate/, 'says why');
+	eq(sql(h.db, 'select count(*) as n from messages')[0].n, before, 'nothing written by either');
+	const list = cli(['tickets', 'list', '--db', h.db, '--json']);
+	eq(list.code, 0, `tickets list still runs alongside (${list.stderr})`);
+	// the server goes on, and once it has stopped the database is free again
+	match((await u.send('1')).text, /untuk siapa/i, 'the server still answers');
+	await h.stop();
+	const after = cli(['simulate', '--channel', 'sms', '--db', h.db], { input: 'MENU\n' });
+	eq(after.code, 0, `simulate once the server has stopped (${after.stderr})`);
+	match(after.stdout, /Sampaikan pengaduan/, 'and answers');
 });
 
 function copyDir(src, dst) {
