@@ -496,8 +496,6 @@ fail:
 	}
 	if (st->walfd >= 0)
 		close(st->walfd);
-	if (st->claimfd >= 0)
-		close(st->claimfd); /* releases the claim */
 	pthread_cond_destroy(&st->ck_cv);
 	pthread_cond_destroy(&st->sync_cv);
 	pthread_cond_destroy(&st->cv);
@@ -1290,6 +1288,8 @@ void pt_store_close(struct pt_store *st)
 		pt_log(PT_LOG_ERROR, "store_close_failed", "error=\"%s\"", sqlite3_errmsg(st->db));
 	if (st->walfd >= 0)
 		close(st->walfd);
+	if (st->claimfd >= 0)
+		close(st->claimfd); /* releases the claim */
 	pthread_mutex_unlock(&st->direct_mu);
 	pthread_cond_destroy(&st->ck_cv);
 	pthread_cond_destroy(&st->sync_cv);

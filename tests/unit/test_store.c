@@ -2,8 +2,9 @@
  * test_store.c - open/migrate, version refusal, WAL, the writer's group commit
  * (and its commits held while the syncer is busy) and per-job savepoints,
  * re-runnable jobs (no savepoint each; undone and run again on a failure),
- * commit failure, pt_store_exec with and without the writer, the writer's WAL
- * buffer seen whole by other connections, checkpoints under steady load.
+ * commit failure, pt_store_exec with and without the writer, pt_store_claim,
+ * the writer's WAL buffer seen whole by other connections, checkpoints under
+ * steady load.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -726,6 +727,31 @@ PT_TEST(test_exec)
 	pt_store_close(st);
 }
 
+/* ---- pt_store_claim: one process runs conversations on a database ---- */
+
+PT_TEST(test_claim)
+{
+	char path[512], err[256] = "";
+	db_path(path, sizeof(path), "claim.db");
+	struct pt_store *a = pt_store_open(path, err, sizeof(err));
+	struct pt_store *b = pt_store_open(path, err, sizeof(err));
+	PT_CHECK(a != NULL && b != NULL);
+	if (a == NULL || b == NULL) {
+		pt_store_close(a);
+		pt_store_close(b);
+		return;
+	}
+	PT_CHECK_INT(pt_store_claim(a, err, sizeof(err)), PT_OK);
+	PT_CHECK_INT(pt_store_claim(a, err, sizeof(err)), PT_OK); /* already ours */
+	err[0] = '\0';
+	PT_CHECK_INT(pt_store_claim(b, err, sizeof(err)), PT_ESTATE);
+	PT_CHECK(strstr(err, "is in use by another pintu serve or pintu simulate") != NULL);
+	PT_CHECK(strstr(err, "claim.db") != NULL);
+	pt_store_close(a); /* gives it up */
+	PT_CHECK_INT(pt_store_claim(b, err, sizeof(err)), PT_OK);
+	pt_store_close(b);
+}
+
 /* ---- the writer's WAL buffer (src/walbuf.c) ---- */
 
 struct blob_arg {
@@ -1079,6 +1105,7 @@ int main(void)
 	PT_RUN(test_wal_restarts_under_steady_load);
 	PT_RUN(test_checkpoint_after_quiet_restart);
 	PT_RUN(test_page_cache_swaps);
+	PT_RUN(test_claim);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
