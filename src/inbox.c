@@ -693,8 +693,8 @@ static void sess_put(struct pt_inbox *in, int64_t contact_id, const char *chan, 
 			return;
 		e->cap = cap;
 		e->contact_id = contact_id;
-		e->next = in->sess[sess_hash(contact_id, chan)];
-		in->sess[sess_hash(contact_id, chan)] = e;
+		e->next = *pp; /* where sess_slot stopped (or the removed entry was) */
+		*pp = e;
 		in->nsess++;
 	}
 	char *t = e->text;

@@ -11,6 +11,7 @@
 #define PT_TEST_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int pt_test_passed, pt_test_failed;
@@ -53,6 +54,15 @@ static int pt_test_passed, pt_test_failed;
 				__FILE__, __LINE__, #got, pt_w_, pt_g_, __func__);        \
 		}                                                                         \
 	} while (0)
+
+/* Remove a test's temporary directory (from mkdtemp) with what is in it. */
+static inline void pt_test_rmdir(const char *dir)
+{
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
 
 #define PT_DONE()                                                                         \
 	(printf("%s: %d passed, %d failed\n", __FILE__, pt_test_passed, pt_test_failed), \

@@ -380,9 +380,6 @@ int main(void)
 	PT_RUN(test_least_recently_used_goes);
 	pt_dialogs_free(dialogs);
 	pt_config_free(cfg);
-	char cmd[600];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "test_inbox: could not remove %s\n", dir);
+	pt_test_rmdir(dir);
 	return PT_DONE();
 }

@@ -1518,9 +1518,6 @@ int main(void)
 	PT_RUN(test_sender_restart);
 	sqlite3_close(rdb);
 	pt_store_close(st);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	pt_test_rmdir(tmpdir);
 	return PT_DONE();
 }

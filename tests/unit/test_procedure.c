@@ -635,8 +635,6 @@ int main(void)
 	pt_store_close(st);
 	pt_dialogs_free(dialogs);
 	pt_config_free(cfg);
-	snprintf(path, sizeof(path), "rm -rf %s", tmpdir);
-	if (system(path) != 0)
-		fprintf(stderr, "cleanup failed\n");
+	pt_test_rmdir(tmpdir);
 	return PT_DONE();
 }

@@ -1106,9 +1106,6 @@ int main(void)
 	PT_RUN(test_checkpoint_after_quiet_restart);
 	PT_RUN(test_page_cache_swaps);
 	PT_RUN(test_claim);
-	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	pt_test_rmdir(tmpdir);
 	return PT_DONE();
 }

@@ -669,8 +669,6 @@ int main(void)
 	pt_config_free(cfg);
 	if (dlg)
 		pt_dialogs_free(dlg);
-	snprintf(path, sizeof(path), "rm -rf '%s'", tmpdir);
-	if (system(path) != 0)
-		fprintf(stderr, "could not remove %s\n", tmpdir);
+	pt_test_rmdir(tmpdir);
 	return PT_DONE();
 }
