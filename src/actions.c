@@ -70,7 +70,8 @@ static int list_cb(void *vctx, const char *name, const struct pt_session *s,
 	struct pt_actions_ctx *ctx = vctx;
 	const struct pt_config *c = ctx->cfg;
 	int n = 0;
-	memset(items, 0, sizeof(*items) * (size_t)(max > 0 ? max : 0));
+	/* only the items returned are filled (a whole list of 64 is 20 KB to
+	 * clear, twice per menu step); a kecamatan or kelurahan has no English */
 	if (strcmp(name, "programs") == 0) {
 		for (int i = 0; i < c->nprograms && n < max; i++, n++) {
 			pt_strlcpy(items[n].key, c->programs[i].code, sizeof(items[n].key));
@@ -83,6 +84,7 @@ static int list_cb(void *vctx, const char *name, const struct pt_session *s,
 		for (int i = 0; i < c->nareas && n < max; i++, n++) {
 			pt_strlcpy(items[n].key, c->areas[i].name, sizeof(items[n].key));
 			pt_strlcpy(items[n].label_id, c->areas[i].name, sizeof(items[n].label_id));
+			items[n].label_en[0] = '\0';
 		}
 		return n;
 	}
@@ -93,6 +95,7 @@ static int list_cb(void *vctx, const char *name, const struct pt_session *s,
 		for (int i = 0; i < k->nkel && n < max; i++, n++) {
 			pt_strlcpy(items[n].key, k->kel[i].name, sizeof(items[n].key));
 			pt_strlcpy(items[n].label_id, k->kel[i].name, sizeof(items[n].label_id));
+			items[n].label_en[0] = '\0';
 		}
 		return n;
 	}

@@ -245,6 +245,19 @@ static int jr_str(struct jr *r, char *dst, size_t cap)
 		return PT_EINVAL;
 	size_t n = 0;
 	while (r->p < r->end && *r->p != '"') {
+		/* a run of plain characters at once (most values have no escape) */
+		const char *q = r->p;
+		while (q < r->end && (unsigned char)*q >= 0x20 && *q != '"' && *q != '\\')
+			q++;
+		if (q > r->p) {
+			size_t run = (size_t)(q - r->p);
+			if (n + run >= cap)
+				return PT_EINVAL;
+			memcpy(dst + n, r->p, run);
+			n += run;
+			r->p = q;
+			continue;
+		}
 		char tmp[4];
 		size_t k = 1;
 		unsigned char c = (unsigned char)*r->p++;

@@ -1041,6 +1041,29 @@ PT_TEST(test_session_json)
 		PT_CHECK_INT(pt_session_set(&b, k, "1"), PT_OK);
 	}
 	PT_CHECK_INT(pt_session_set(&b, "one_more", "1"), PT_ETOOBIG);
+	/* the parser copies runs of plain characters at once: the longest value
+	 * that fits, with an escape at its very end, and one character more */
+	{
+		static char doc[2 * PT_VAR_VAL_MAX];
+		char want[PT_VAR_VAL_MAX];
+		memset(want, 'b', PT_VAR_VAL_MAX - 2);
+		want[PT_VAR_VAL_MAX - 2] = '"';
+		want[PT_VAR_VAL_MAX - 1] = '\0';
+		snprintf(doc, sizeof(doc), "{\"node\":\"n\",\"vars\":{\"k\":\"%.*s\\\"\"}}",
+			 PT_VAR_VAL_MAX - 2, want);
+		PT_CHECK_INT(pt_session_from_json(&b, doc, strlen(doc)), PT_OK);
+		PT_CHECK_STR(pt_session_get(&b, "k"), want);
+		snprintf(doc, sizeof(doc), "{\"node\":\"n\",\"vars\":{\"k\":\"b%.*s\\\"\"}}",
+			 PT_VAR_VAL_MAX - 2, want);
+		PT_CHECK_INT(pt_session_from_json(&b, doc, strlen(doc)), PT_EINVAL);
+		/* plain characters only: 511 fit, 512 do not */
+		memset(want, 'c', PT_VAR_VAL_MAX - 1);
+		snprintf(doc, sizeof(doc), "{\"node\":\"n\",\"vars\":{\"k\":\"%s\"}}", want);
+		PT_CHECK_INT(pt_session_from_json(&b, doc, strlen(doc)), PT_OK);
+		PT_CHECK_INT((int)strlen(pt_session_get(&b, "k")), PT_VAR_VAL_MAX - 1);
+		snprintf(doc, sizeof(doc), "{\"node\":\"n\",\"vars\":{\"k\":\"c%s\"}}", want);
+		PT_CHECK_INT(pt_session_from_json(&b, doc, strlen(doc)), PT_EINVAL);
+	}
 	/* garbage */
 	const char *bad[] = {"", "[]", "{\"node\":5}", "{\"vars\":{\"a\":1}}", "{\"node\":\"x\"",
 			     "{\"lang\":\"english\"}"};
