@@ -123,14 +123,6 @@ static sqlite3_stmt *wstmt(sqlite3 *db, const char *sql)
 	return st;
 }
 
-/* step_done for a wstmt() statement. */
-static int wstep_done(sqlite3 *db, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? PT_OK : db_fail(db, what);
-}
-
 static const char *col_text(sqlite3_stmt *st, int i)
 {
 	const char *v = (const char *)sqlite3_column_text(st, i);
@@ -1123,8 +1115,10 @@ int pt_subs_action(const struct pt_actions_ctx *ctx, const char *name, struct pt
 			return PT_EDB;
 		sqlite3_bind_int64(st, 1, ctx->contact_id);
 		sqlite3_bind_int64(st, 2, now);
-		if ((rc = wstep_done(db, st, "subs_asked")) < 0)
-			return rc;
+		rc = sqlite3_step(st);
+		sqlite3_reset(st); /* a wstmt(): kept for the next ticket */
+		if (rc != SQLITE_DONE)
+			return db_fail(db, "subs_asked");
 		/* SMS/chat end the conversation with "Balas YA ...": remember the offer */
 		if (ctx->chan->adapter && ctx->chan->adapter->kind != PT_CHAN_USSD &&
 		    (rc = pending_set(db, ctx->contact_id, "offer", "", ctx->chan->name, 0,
