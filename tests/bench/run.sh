@@ -16,8 +16,10 @@
 #      at least every ticket the load generator saw acknowledged; stop bare
 # then print a table: steps/s (all rounds together), p50 (the median of the
 # rounds'), p99 (the worst round's), the ratio pintu/bare and each round's
-# rate; then the outbox drain (tests/bench/outbox.sh) and the broadcast
-# numbers (tests/bench/broadcast.sh).
+# rate; where the CPU went (each server's threads by name, wrk, the machine's
+# idle time, per step; Pintu's commits, syncs and WAL frames per step: read
+# from /proc and /metrics around every round); then the outbox drain
+# (tests/bench/outbox.sh) and the broadcast numbers (tests/bench/broadcast.sh).
 #
 # Modes (wrk gives scripts no connection identity; ussd.lua explains):
 #   interleave (default) 64 connections, 2 wrk threads; every request is one
@@ -54,6 +56,7 @@ MODES=${BENCH_MODE:-interleave}
 ROUNDS=${BENCH_ROUNDS:-3}
 if [ "$SECS" -lt 6 ]; then WARM=${BENCH_WARMUP:-1}; else WARM=${BENCH_WARMUP:-3}; fi
 CC=${CC:-cc}
+HZ=$(getconf CLK_TCK 2>/dev/null || echo 100)
 
 die() {
 	echo "bench: FAILED: $*" >&2
@@ -131,6 +134,36 @@ field() {
 	sed -n "s/^BENCH_RESULT.* $1=\([0-9]*\).*/\1/p" "$2" | head -n 1
 }
 
+# cpu_snap PID FILE: where the CPU went so far, one "key ticks" per line:
+# each of PID's threads summed by thread name (Pintu names its threads by
+# role: pt-writer, pt-syncer, ...), "=busy" and "=all" for the whole machine
+# (/proc/stat), "=wrk" for this shell's reaped children (wrk, from `times`).
+# Around a round of load these give the CPU per step of each part.
+cpu_snap() {
+	for t in /proc/"$1"/task/*; do
+		n=$(cat "$t/comm" 2>/dev/null) && s=$(sed 's/^.*) //' "$t/stat" 2>/dev/null) &&
+			echo "$n $s"
+	done | awk '{ticks[$1] += $13 + $14} END {for (n in ticks) print n, ticks[n]}' >"$2"
+	awk '$1 == "cpu" {b = $2 + $3 + $4 + $7 + $8; print "=busy", b; print "=all", b + $5 + $6 + $9}' \
+		/proc/stat >>"$2"
+	times >"$2.times" # not in a pipeline: a subshell's children's times start at 0
+	awk -v hz="$HZ" 'NR == 2 {
+		t = 0
+		for (i = 1; i <= 2; i++) { split($i, p, "m"); t += p[1] * 60 + p[2] }
+		printf "=wrk %.0f\n", t * hz
+	}' "$2.times" >>"$2"
+}
+
+# store_snap PORT FILE: Pintu's store counters from /metrics.
+store_snap() {
+	node -e 'fetch(process.argv[1]).then((r) => r.text()).then((t) => {
+		for (const k of ["batches", "syncs", "sync_seconds", "wal_frames"]) {
+			const m = t.match(new RegExp("^pintu_store_" + k + "_total (\\S+)$", "m"));
+			console.log(k, m ? m[1] : 0);
+		}
+	}).catch(() => process.exit(1))' "http://127.0.0.1:$1/metrics" >"$2" || die "cannot read Pintu's /metrics"
+}
+
 # run_wrk NAME URL SECONDS SALT OUT MODE [novalidate]
 run_wrk() {
 	if [ "$6" = step ]; then thr=$CONNS; else thr=$PTHREADS; fi
@@ -179,10 +212,18 @@ bench_mode() {
 		if [ $((r % 2)) = 1 ]; then order="pintu bare"; else order="bare pintu"; fi
 		for s in $order; do
 			if [ "$s" = pintu ]; then
-				run_wrk "pintu ($m)" "$purl" "$RSECS" "$rsalt" "$TMP/pintu-$m-r$r.txt" "$m"
+				f="$TMP/pintu-$m-r$r"
+				store_snap "$pport" "$f.store0"
+				cpu_snap "$ppid" "$f.cpu0"
+				run_wrk "pintu ($m)" "$purl" "$RSECS" "$rsalt" "$f.txt" "$m"
+				cpu_snap "$ppid" "$f.cpu1"
+				store_snap "$pport" "$f.store1"
 				acked=$((acked + $(field tickets "$TMP/pintu-$m-r$r.txt")))
 			else
-				run_wrk "bare ($m)" "$burl" "$RSECS" "$rsalt" "$TMP/bare-$m-r$r.txt" "$m" novalidate
+				f="$TMP/bare-$m-r$r"
+				cpu_snap "$bpid" "$f.cpu0"
+				run_wrk "bare ($m)" "$burl" "$RSECS" "$rsalt" "$f.txt" "$m" novalidate
+				cpu_snap "$bpid" "$f.cpu1"
 			fi
 			alive "$ppid" || die "pintu exited during the run (log: $TMP)"
 			alive "$bpid" || die "the bare server exited during the run"
@@ -194,6 +235,40 @@ bench_mode() {
 	indb=$(sqlite3 "$db" "select count(*) from tickets") || die "cannot read $db"
 	echo "$acked $indb" >"$TMP/durability-$m"
 	[ "$indb" -ge "$acked" ] || die "pintu ($m): the database holds $indb tickets but $acked were acknowledged"
+}
+
+# cpu_report S M: server S's CPU per step in mode M, over all rounds (from
+# cpu_snap before and after each round), and for Pintu its commits and syncs.
+cpu_report() {
+	steps=$(total "$1" "$2" requests)
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		f="$TMP/$1-$2-r$r"
+		awk 'NR == FNR {a[$1] = $2; next} {d = $2 - a[$1]; print $1, (d > 0 ? d : 0)}' "$f.cpu0" "$f.cpu1"
+		r=$((r + 1))
+	done | awk -v steps="$steps" -v hz="$HZ" '{d[$1] += $2}
+		END {
+			for (k in d) if (k !~ /^=/) printf "%s %.2f\n", k, d[k] * 1e6 / hz / steps
+			printf "=wrk %.1f\n", d["=wrk"] * 1e6 / hz / steps
+			printf "=idle %.1f\n", (d["=all"] > 0 ? 100 * (d["=all"] - d["=busy"]) / d["=all"] : 0)
+		}' >"$TMP/cpu-$1-$2"
+	own=$(awk '$1 !~ /^=/ {t += $2} END {printf "%.1f", t}' "$TMP/cpu-$1-$2")
+	parts=$(grep -v '^=' "$TMP/cpu-$1-$2" | sort -k2,2nr |
+		awk '$2 >= 0.05 {printf "%s%s %.1f", (n++ ? ", " : ""), $1, $2}')
+	printf '  %-5s %5s us (%s); wrk %s us; machine idle %s%%\n' "$1" "$own" "$parts" \
+		"$(sed -n 's/^=wrk //p' "$TMP/cpu-$1-$2")" "$(sed -n 's/^=idle //p' "$TMP/cpu-$1-$2")"
+	[ "$1" = pintu ] || return 0
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		f="$TMP/$1-$2-r$r"
+		awk 'NR == FNR {a[$1] = $2; next} {print $1, $2 - a[$1]}' "$f.store0" "$f.store1"
+		r=$((r + 1))
+	done | awk -v steps="$steps" '{d[$1] += $2}
+		END {
+			printf "        per step: %.3f commits, %.3f fdatasyncs (%.0f us each), %.2f WAL frames\n",
+				d["batches"] / steps, d["syncs"] / steps,
+				(d["syncs"] > 0 ? d["sync_seconds"] * 1e6 / d["syncs"] : 0), d["wal_frames"] / steps
+		}'
 }
 
 # total S M FIELD: FIELD summed over the rounds of server S in mode M.
@@ -274,6 +349,11 @@ done
 for m in $MODES; do
 	read -r acked indb <"$TMP/durability-$m"
 	echo "durability, $m: $indb tickets in the database >= $acked acknowledged: OK"
+done
+for m in $MODES; do
+	echo "CPU per step (per request for bare), $m, all rounds: the server's threads by name, wrk's, and the machine's idle time (/proc):"
+	cpu_report pintu "$m"
+	cpu_report bare "$m"
 done
 echo "p50/p99: per step, from wrk --latency (interleave: 2 wrk threads, each request one step of one of 1024 concurrent sessions; step: one wrk thread per connection); p50: the median of the rounds', p99: the worst round's"
 [ "${BENCH_USSD_ONLY:-}" = 1 ] && exit 0

@@ -296,6 +296,24 @@ for (const loop of ['poll', 'epoll']) {
 	});
 }
 
+// Every thread carries its role's name, so that `top -H`, `perf` and
+// tests/bench/profile.sh can tell the writer from the syncer.
+test('threads are named by their role', async (t) => {
+	const h = await t.server({});
+	await waitUntil(() => h.err.includes('event=started'), 5000, 'the started log line');
+	const taskDir = `/proc/${h.child.pid}/task`;
+	const names = {};
+	for (const tid of fs.readdirSync(taskDir)) {
+		let name;
+		try { name = fs.readFileSync(path.join(taskDir, tid, 'comm'), 'utf8').trim(); } catch { continue; }
+		names[name] = (names[name] || 0) + 1;
+	}
+	const want = { 'pt-writer': 1, 'pt-syncer': 1, 'pt-checkpoint': 1, 'pt-accept': 1, 'pt-sender': 1,
+		'pt-broadcast': 1, 'pt-web': 2, 'MHD-single': 2 };
+	for (const [name, n] of Object.entries(want))
+		eq(names[name] || 0, n, `threads named ${name} (all: ${JSON.stringify(names)})`);
+});
+
 // One failed message among others in the same transaction: the writer rolls the
 // transaction back, undoes and runs the others again (each once, from the rows
 // in the database, not from the inbox's session cache), and answers them; the failed one gets 503 and leaves nothing. The syncer is held 0.6 s
