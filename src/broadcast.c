@@ -1168,7 +1168,7 @@ static int pump_tx(sqlite3 *db, void *arg)
 
 static void *pump_main(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-broadcast"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-broadcast");
 	struct pt_broadcast_pump *p = arg;
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {

@@ -624,7 +624,7 @@ static enum MHD_Result copy_header(void *cls, enum MHD_ValueKind kind, const cha
 
 static void *web_worker(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-web"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-web");
 	struct pt_http *h = arg;
 	sqlite3 *rdb = pt_store_open_reader(h->st);
 	pthread_mutex_lock(&h->wmu);
@@ -882,7 +882,7 @@ static int listen_socket(const struct sockaddr_storage *ss, socklen_t sl)
  * pt_http_stop shuts the socket down. */
 static void *acceptor_main(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-accept"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-accept");
 	struct pt_http *h = arg;
 	int64_t last_log = 0;
 	unsigned next = 0;

@@ -1099,7 +1099,7 @@ static void shutdown_jobs(struct pt_sender *s)
 
 static void *sender_main(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-sender"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-sender");
 	struct pt_sender *s = arg;
 	int still = 0;
 	while (!atomic_load(&s->stop)) {

@@ -770,7 +770,7 @@ static void batch_committed(struct pt_store *st, struct pt_store_job *list)
 
 static void *syncer_main(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-syncer"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-syncer");
 	struct pt_store *st = arg;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
@@ -804,7 +804,7 @@ static void *syncer_main(void *arg)
 
 static void *checkpointer_main(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-checkpoint"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-checkpoint");
 	struct pt_store *st = arg;
 	pthread_mutex_lock(&st->mu);
 	for (;;) {
@@ -1046,7 +1046,7 @@ static struct pt_store_job *take_batch(struct pt_store *st, uint64_t *n, uint64_
 
 static void *writer_main(void *arg)
 {
-	pthread_setname_np(pthread_self(), "pt-writer"); /* top -H, perf, /proc */
+	pthread_setname_np(pthread_self(), "pt-writer");
 	struct pt_store *st = arg;
 	struct group g = {0};
 	pthread_mutex_lock(&st->mu);

@@ -144,7 +144,7 @@ cpu_snap() {
 		n=$(cat "$t/comm" 2>/dev/null) && s=$(sed 's/^.*) //' "$t/stat" 2>/dev/null) &&
 			echo "$n $s"
 	done | awk '{ticks[$1] += $13 + $14} END {for (n in ticks) print n, ticks[n]}' >"$2"
-	awk '$1 == "cpu" {b = $2 + $3 + $4 + $7 + $8; print "=busy", b; print "=all", b + $5 + $6 + $9}' \
+	awk '$1 == "cpu" {b = $2 + $3 + $4 + $7 + $8; print "=busy", b; print "=all", b + $5 + $6}' \
 		/proc/stat >>"$2"
 	times >"$2.times" # not in a pipeline: a subshell's children's times start at 0
 	awk -v hz="$HZ" 'NR == 2 {
@@ -218,7 +218,7 @@ bench_mode() {
 				run_wrk "pintu ($m)" "$purl" "$RSECS" "$rsalt" "$f.txt" "$m"
 				cpu_snap "$ppid" "$f.cpu1"
 				store_snap "$pport" "$f.store1"
-				acked=$((acked + $(field tickets "$TMP/pintu-$m-r$r.txt")))
+				acked=$((acked + $(field tickets "$f.txt")))
 			else
 				f="$TMP/bare-$m-r$r"
 				cpu_snap "$bpid" "$f.cpu0"
@@ -237,16 +237,23 @@ bench_mode() {
 	[ "$indb" -ge "$acked" ] || die "pintu ($m): the database holds $indb tickets but $acked were acknowledged"
 }
 
+# deltas S M KIND: "key increase" over each round of server S in mode M, from
+# the KIND snapshots taken before (KIND0) and after (KIND1) it (a thread that
+# was not there before starts from 0).
+deltas() {
+	r=1
+	while [ $r -le "$ROUNDS" ]; do
+		f="$TMP/$1-$2-r$r"
+		awk 'NR == FNR {a[$1] = $2; next} {d = $2 - a[$1]; print $1, (d > 0 ? d : 0)}' "$f.${3}0" "$f.${3}1"
+		r=$((r + 1))
+	done
+}
+
 # cpu_report S M: server S's CPU per step in mode M, over all rounds (from
 # cpu_snap before and after each round), and for Pintu its commits and syncs.
 cpu_report() {
 	steps=$(total "$1" "$2" requests)
-	r=1
-	while [ $r -le "$ROUNDS" ]; do
-		f="$TMP/$1-$2-r$r"
-		awk 'NR == FNR {a[$1] = $2; next} {d = $2 - a[$1]; print $1, (d > 0 ? d : 0)}' "$f.cpu0" "$f.cpu1"
-		r=$((r + 1))
-	done | awk -v steps="$steps" -v hz="$HZ" '{d[$1] += $2}
+	deltas "$1" "$2" cpu | awk -v steps="$steps" -v hz="$HZ" '{d[$1] += $2}
 		END {
 			for (k in d) if (k !~ /^=/) printf "%s %.2f\n", k, d[k] * 1e6 / hz / steps
 			printf "=wrk %.1f\n", d["=wrk"] * 1e6 / hz / steps
@@ -258,12 +265,7 @@ cpu_report() {
 	printf '  %-5s %5s us (%s); wrk %s us; machine idle %s%%\n' "$1" "$own" "$parts" \
 		"$(sed -n 's/^=wrk //p' "$TMP/cpu-$1-$2")" "$(sed -n 's/^=idle //p' "$TMP/cpu-$1-$2")"
 	[ "$1" = pintu ] || return 0
-	r=1
-	while [ $r -le "$ROUNDS" ]; do
-		f="$TMP/$1-$2-r$r"
-		awk 'NR == FNR {a[$1] = $2; next} {print $1, $2 - a[$1]}' "$f.store0" "$f.store1"
-		r=$((r + 1))
-	done | awk -v steps="$steps" '{d[$1] += $2}
+	deltas "$1" "$2" store | awk -v steps="$steps" '{d[$1] += $2}
 		END {
 			printf "        per step: %.3f commits, %.3f fdatasyncs (%.0f us each), %.2f WAL frames\n",
 				d["batches"] / steps, d["syncs"] / steps,
