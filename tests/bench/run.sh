@@ -140,10 +140,15 @@ field() {
 # (/proc/stat), "=wrk" for this shell's reaped children (wrk, from `times`).
 # Around a round of load these give the CPU per step of each part.
 cpu_snap() {
-	for t in /proc/"$1"/task/*; do
-		n=$(cat "$t/comm" 2>/dev/null) && s=$(sed 's/^.*) //' "$t/stat" 2>/dev/null) &&
-			echo "$n $s"
-	done | awk '{ticks[$1] += $13 + $14} END {for (n in ticks) print n, ticks[n]}' >"$2"
+	# stat: "tid (name) state ..."; utime and stime are the 12th and 13th
+	# fields after the name (one awk for all threads: no process per thread,
+	# which would also count as wrk's CPU in `times`)
+	awk '{
+		o = index($0, "("); c = o
+		for (i = length($0); i > o; i--) if (substr($0, i, 1) == ")") { c = i; break }
+		split(substr($0, c + 2), f, " ")
+		ticks[substr($0, o + 1, c - o - 1)] += f[12] + f[13]
+	} END {for (n in ticks) print n, ticks[n]}' /proc/"$1"/task/*/stat >"$2"
 	awk '$1 == "cpu" {b = $2 + $3 + $4 + $7 + $8; print "=busy", b; print "=all", b + $5 + $6}' \
 		/proc/stat >>"$2"
 	times >"$2.times" # not in a pipeline: a subshell's children's times start at 0
